@@ -1,0 +1,103 @@
+"""Command line: ``python -m analyzer VIDEO [--poses ...] [--include frames]``.
+
+Prints the same JSON as ``POST /analyze`` to stdout, and a progress bar on
+stderr. On failure it prints the API's error envelope
+``{"error": {"code", "message"}}`` to stdout and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import cv2
+from tqdm import tqdm
+
+from analyzer.detectors import available
+from analyzer.errors import AnalyzerError
+from analyzer.options import DEFAULT_MIN_SEGMENT_MS, DEFAULT_SMOOTHING_MS, AnalysisOptions
+from analyzer.pipeline import analyze_video
+from analyzer.pool import LandmarkPool
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line (see ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m analyzer", description="Detect dance and fitness poses in a video; print JSON."
+    )
+    parser.add_argument("video", help="video file (MP4, MOV, AVI, MKV, WebM)")
+    parser.add_argument(
+        "--poses",
+        type=lambda text: tuple(text.split(",")),
+        default=None,
+        help=f"comma-separated poses to detect (default: all of {','.join(available())})",
+    )
+    parser.add_argument(
+        "--include",
+        choices=["frames"],
+        action="append",
+        default=[],
+        help="'frames' adds per-frame timestamp, landmarks and scores",
+    )
+    parser.add_argument(
+        "--smoothing-ms",
+        type=float,
+        default=DEFAULT_SMOOTHING_MS,
+        help="window over which scores are averaged, in ms (default %(default)s)",
+    )
+    parser.add_argument(
+        "--min-segment-ms",
+        type=float,
+        default=DEFAULT_MIN_SEGMENT_MS,
+        help="shortest segment reported, in ms (default %(default)s)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return parser.parse_args(argv)
+
+
+def _frame_count_hint(path: str) -> int | None:
+    capture = cv2.VideoCapture(path)
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    capture.release()
+    return count if count > 0 else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = parse_args(argv)
+    pool = LandmarkPool(1)
+    bar = tqdm(
+        total=_frame_count_hint(args.video),
+        unit="frame",
+        file=sys.stderr,
+        disable=args.no_progress,
+        desc="analyzing",
+    )
+
+    def progress(done: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        options = AnalysisOptions(
+            poses=args.poses,
+            include_frames="frames" in args.include,
+            smoothing_ms=args.smoothing_ms,
+            min_segment_ms=args.min_segment_ms,
+        )
+        result = analyze_video(args.video, pool, options, on_progress=progress)
+    except (AnalyzerError, OSError, ValueError) as exc:
+        code = getattr(exc, "code", "bad_input")
+        json.dump({"error": {"code": code, "message": str(exc)}}, sys.stdout)
+        sys.stdout.write("\n")
+        return 1
+    finally:
+        bar.close()
+        pool.close()
+    json.dump(result.to_dict(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Errors the analyzer raises. Each has a stable machine-readable ``code``
+that the HTTP API and the CLI report next to the message."""
+
+from __future__ import annotations
+
+
+class AnalyzerError(Exception):
+    """Base of every error the analyzer raises on purpose."""
+
+    code = "analyzer_error"
+
+
+class UnknownPoseError(AnalyzerError, ValueError):
+    """A requested pose name is not registered."""
+
+    code = "unknown_pose"
+
+
+class NotAVideoError(AnalyzerError):
+    """The file's content is not a video container we can read."""
+
+    code = "not_a_video"
+
+
+class UndecodableVideoError(AnalyzerError):
+    """The file looks like a video but no frame could be decoded from it."""
+
+    code = "undecodable_video"
+
+
+class ModelUnavailableError(AnalyzerError):
+    """The pose model file is missing, corrupt or cannot be downloaded."""
+
+    code = "model_unavailable"
+
+
+class WorkerCrashedError(AnalyzerError):
+    """A landmark worker process died while analyzing."""
+
+    code = "worker_crashed"
+
+
+class AnalysisTimeoutError(AnalyzerError):
+    """An analysis ran past its time limit and was stopped."""
+
+    code = "analysis_timeout"
+
+
+class PoolBusyError(AnalyzerError):
+    """Every landmark worker is busy and the wait for one timed out."""
+
+    code = "busy"

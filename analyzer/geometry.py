@@ -1,0 +1,101 @@
+"""Angles and body measures on landmarks in pixels, for one frame or many.
+
+Every function takes landmarks as a ``(..., 33, 4) float32`` array in pixels
+(see ``analyzer.landmarks.to_pixels``; image y grows downwards): ``(33, 4)``
+for one frame, ``(n, 33, 4)`` for n frames at once, with the results shaped
+``(...)`` accordingly. A frame without a person is all NaN and gives NaN.
+
+They use only quantities that do not change when the person turns round or
+the video is mirrored: angles at joints, angles against the image vertical
+or horizontal taken without the sign of x, and distances. None relies on
+MediaPipe's left landmark being left of the right one in the image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analyzer.landmarks import VISIBILITY, Landmark
+
+#: Visibility below which a landmark is not trusted. 0.5 is the cut-off that
+#: MediaPipe's own drawing utilities use (``_VISIBILITY_THRESHOLD`` in
+#: ``mediapipe/tasks/python/vision/drawing_utils.py``).
+MIN_VISIBILITY = 0.5
+
+
+def visible(landmarks: np.ndarray, *points: Landmark) -> np.ndarray:
+    """``(...) bool``: every given landmark has visibility >= ``MIN_VISIBILITY``."""
+    return np.all(landmarks[..., list(points), VISIBILITY] >= MIN_VISIBILITY, axis=-1)
+
+
+def xy(landmarks: np.ndarray, landmark: Landmark) -> np.ndarray:
+    """``(..., 2)`` image position (x, y) of one landmark, in pixels."""
+    return landmarks[..., landmark, :2]
+
+
+def midpoint(landmarks: np.ndarray, a: Landmark, b: Landmark) -> np.ndarray:
+    """``(..., 2)`` image midpoint of two landmarks, in pixels."""
+    return (landmarks[..., a, :2] + landmarks[..., b, :2]) / 2.0
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(...)`` Euclidean distance between ``(..., 2)`` points, in pixels."""
+    return np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-1)
+
+
+def joint_angle(landmarks: np.ndarray, a: Landmark, joint: Landmark, b: Landmark) -> np.ndarray:
+    """``(...)`` angle a-joint-b in the image plane, in degrees [0, 180].
+
+    180 is a straight limb (hip-knee-ankle of a straight leg); NaN where a
+    segment has zero length.
+    """
+    u = landmarks[..., a, :2] - landmarks[..., joint, :2]
+    v = landmarks[..., b, :2] - landmarks[..., joint, :2]
+    norm = np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(u * v, axis=-1) / np.where(norm > 0, norm, np.nan)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def angle_from_vertical(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``(...)`` angle in degrees [0, 180] between start->end and image "up".
+
+    0 means ``end`` is straight above ``start``, 90 is horizontal either way
+    (so a mirrored image gives the same value), 180 straight below.
+    """
+    d = np.asarray(end) - np.asarray(start)
+    return np.degrees(np.arctan2(np.abs(d[..., 0]), -d[..., 1]))
+
+
+def angle_from_horizontal(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``(...)`` unsigned angle in degrees [0, 90] between line start-end and the horizontal."""
+    d = np.abs(np.asarray(end) - np.asarray(start))
+    return np.degrees(np.arctan2(d[..., 1], d[..., 0]))
+
+
+def torso_length(landmarks: np.ndarray) -> np.ndarray:
+    """``(...)`` hip midpoint to shoulder midpoint distance, in pixels.
+
+    The body's scale: unlike shoulder width it does not shrink when the
+    person turns side-on.
+    """
+    hips = midpoint(landmarks, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
+    shoulders = midpoint(landmarks, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+    return distance(hips, shoulders)
+
+
+def ramp(value: np.ndarray | float, threshold: float, softness: float, *, above: bool) -> np.ndarray:
+    """A soft threshold: ``(...)`` scores in [0, 1] that are exactly 0.5 at ``threshold``.
+
+    The score moves linearly from 0 to 1 over ``threshold +- softness``, so a
+    detector that takes the minimum of its ramps hits (score >= 0.5) exactly
+    when every condition of its definition holds, and the score says by how
+    much. ``above=True`` rewards values above the threshold. NaN stays NaN.
+    """
+    delta = (np.asarray(value) - threshold) if above else (threshold - np.asarray(value))
+    return np.clip(0.5 + delta / (2.0 * softness), 0.0, 1.0)
+
+
+def judged(score: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``score`` where ``known`` is true, NaN ("cannot judge") elsewhere."""
+    return np.where(known, score, np.nan)

@@ -1,0 +1,181 @@
+"""Pose landmarks for a run of frames with MediaPipe's ``PoseLandmarker``.
+
+One landmarker per run of frames, in VIDEO mode (its timestamps must
+strictly increase, and it tracks the person from frame to frame), created in
+the process that uses it from model bytes read once per process. Decoding
+runs in a thread ahead of inference through a small bounded queue: OpenCV
+and MediaPipe both release the GIL, so the two overlap, and memory holds at
+most ``QUEUE_FRAMES`` decoded frames.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import mediapipe as mp
+import numpy as np
+from mediapipe.tasks.python.core.base_options import BaseOptions
+from mediapipe.tasks.python.vision.core.vision_task_running_mode import VisionTaskRunningMode
+from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmarker, PoseLandmarkerOptions
+
+from analyzer.errors import UndecodableVideoError
+from analyzer.landmarks import NUM_LANDMARKS
+from analyzer.video import Frame, container_fps, iter_frames
+
+#: Decoded frames buffered between the decode thread and inference.
+QUEUE_FRAMES = 4
+#: How often ``run_landmarker`` reports progress, in frames.
+PROGRESS_EVERY = 15
+
+
+@dataclass(frozen=True)
+class LandmarkJob:
+    """Frames ``[start_frame, stop_frame)`` of one video to run the landmarker on.
+
+    Attributes:
+        video_path: local path of the video file.
+        start_frame: first frame whose landmarks are wanted (0-based).
+        stop_frame: frame to stop before; ``None`` reads to the end.
+        warmup_frames: frames before ``start_frame`` also run through the
+            landmarker (and dropped) so that its tracking has settled.
+    """
+
+    video_path: str
+    start_frame: int = 0
+    stop_frame: int | None = None
+    warmup_frames: int = 0
+
+
+@dataclass
+class LandmarkRun:
+    """Landmarks of the frames of one ``LandmarkJob``.
+
+    Attributes:
+        start_frame: frame index of the first row.
+        fps: frame rate used for timestamps (container's, guarded).
+        width: upright frame width in pixels (0 if no frame was decoded).
+        height: upright frame height in pixels.
+        timestamps_ms: ``(n,) float64`` timestamp of each frame in ms.
+        landmarks: ``(n, 33, 4) float32``; x, y normalized [0, 1], z in x's
+            scale, visibility [0, 1]; all NaN where no person was found.
+    """
+
+    start_frame: int
+    fps: float
+    width: int
+    height: int
+    timestamps_ms: np.ndarray
+    landmarks: np.ndarray
+
+    @property
+    def frame_count(self) -> int:
+        """Number of frames in the run."""
+        return int(self.timestamps_ms.shape[0])
+
+
+def create_landmarker(model: bytes) -> PoseLandmarker:
+    """A new VIDEO-mode ``PoseLandmarker`` for one person, from model bytes.
+
+    Confidence thresholds are MediaPipe's defaults (0.5).
+    """
+    options = PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_buffer=model),
+        running_mode=VisionTaskRunningMode.VIDEO,
+        num_poses=1,
+    )
+    return PoseLandmarker.create_from_options(options)
+
+
+def _prefetch(frames: Iterator[Frame]) -> Iterator[Frame]:
+    """Run a frame iterator in a thread, ``QUEUE_FRAMES`` ahead of the consumer."""
+    buffer: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=QUEUE_FRAMES)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        buffer.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            buffer.put(exc)
+
+    thread = threading.Thread(target=produce, name="decode", daemon=True)
+    thread.start()
+    try:
+        while (item := buffer.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _to_array(result: object) -> np.ndarray:
+    """``(33, 4) float32`` landmarks of the first pose, or all NaN if none."""
+    poses = result.pose_landmarks  # type: ignore[attr-defined]
+    if not poses:
+        return np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
+    return np.array(
+        [(p.x, p.y, p.z, p.visibility if p.visibility is not None else 0.0) for p in poses[0]],
+        dtype=np.float32,
+    )
+
+
+def run_landmarker(
+    model: bytes, job: LandmarkJob, on_progress: Callable[[int], None] | None = None
+) -> LandmarkRun:
+    """Run a fresh landmarker over the frames of ``job``.
+
+    Args:
+        model: bytes of a ``.task`` model file.
+        job: which video and frames.
+        on_progress: called with the number of frames done so far, every
+            ``PROGRESS_EVERY`` frames.
+
+    Returns:
+        The landmarks of frames ``[job.start_frame, stop)``, where ``stop``
+        is ``job.stop_frame`` or the end of the video, whichever comes first.
+
+    Raises:
+        UndecodableVideoError: the video cannot be opened, or not a single
+            frame of it decodes from frame 0.
+    """
+    fps = container_fps(job.video_path)
+    first = max(0, job.start_frame - job.warmup_frames)
+    timestamps: list[float] = []
+    rows: list[np.ndarray] = []
+    width = height = 0
+    decoded = 0
+    with create_landmarker(model) as landmarker:
+        for frame in _prefetch(iter_frames(job.video_path, first, job.stop_frame)):
+            decoded += 1
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
+            result = landmarker.detect_for_video(image, round(frame.timestamp_ms))
+            if frame.index < job.start_frame:
+                continue
+            height, width = frame.rgb.shape[:2]
+            timestamps.append(frame.timestamp_ms)
+            rows.append(_to_array(result))
+            if on_progress is not None and len(rows) % PROGRESS_EVERY == 0:
+                on_progress(len(rows))
+    if decoded == 0 and first == 0:
+        raise UndecodableVideoError("no frame of the video could be decoded")
+    return LandmarkRun(
+        start_frame=job.start_frame,
+        fps=fps,
+        width=width,
+        height=height,
+        timestamps_ms=np.array(timestamps, dtype=np.float64),
+        landmarks=np.stack(rows) if rows else np.empty((0, NUM_LANDMARKS, 4), np.float32),
+    )

@@ -1,0 +1,47 @@
+"""Options of one analysis, with their defaults and where they come from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Width of the centred window over which detector scores are averaged, in
+#: ms. 100 ms is about the duration of one video frame at 10 fps and 6 at 60
+#: fps: enough to steady landmark jitter, short enough to keep the arms of a
+#: jumping jack passing through horizontal (about 50-70 ms).
+DEFAULT_SMOOTHING_MS = 100.0
+#: Hysteresis: a pose starts when its smoothed score reaches ``enter_score``
+#: and ends when it falls below ``exit_score``. The detector hit threshold is
+#: 0.5 (``analyzer.detectors.HIT_SCORE``); the band around it keeps a pose held
+#: near its threshold from flickering.
+DEFAULT_ENTER_SCORE = 0.55
+DEFAULT_EXIT_SCORE = 0.45
+#: Shortest run of frames reported as a segment, in ms. Shorter runs stay in
+#: ``detected_poses`` (a pose passed through) but are not a held pose.
+DEFAULT_MIN_SEGMENT_MS = 100.0
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What to detect and how to decide.
+
+    Attributes:
+        poses: detector names to run; ``None`` runs every registered one.
+        include_frames: add per-frame detail (timestamp, landmarks, scores).
+        smoothing_ms: centred averaging window of scores, in ms (0 = none).
+        enter_score: smoothed score at which a pose starts, in [0, 1].
+        exit_score: smoothed score below which a pose ends, in [0, 1].
+        min_segment_ms: shortest segment reported, in ms.
+    """
+
+    poses: tuple[str, ...] | None = None
+    include_frames: bool = False
+    smoothing_ms: float = DEFAULT_SMOOTHING_MS
+    enter_score: float = DEFAULT_ENTER_SCORE
+    exit_score: float = DEFAULT_EXIT_SCORE
+    min_segment_ms: float = DEFAULT_MIN_SEGMENT_MS
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.exit_score <= self.enter_score <= 1.0:
+            raise ValueError("need 0 <= exit_score <= enter_score <= 1")
+        if self.smoothing_ms < 0 or self.min_segment_ms < 0:
+            raise ValueError("smoothing_ms and min_segment_ms must not be negative")

@@ -1,0 +1,72 @@
+"""A landmark worker process: ``python -m analyzer.worker``.
+
+Started by ``analyzer.pool.LandmarkPool``. It loads the pose model once,
+then runs ``LandmarkJob``s read from stdin and answers each with messages on
+its protocol pipe, all pickled (parent and child are the same program):
+
+- ``("ready", ModelInfo)`` once the model is loaded, or
+  ``("error", code, message)`` and exit if it cannot be;
+- per job, any number of ``("progress", frames_done)``, then either
+  ``("result", LandmarkRun)`` or ``("error", code, message)``.
+
+The protocol pipe is the process's original stdout; file descriptor 1 is
+pointed at stderr so that native libraries printing to stdout cannot
+corrupt it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sys
+from typing import BinaryIO
+
+from analyzer.errors import AnalyzerError
+from analyzer.landmarker import run_landmarker
+from analyzer.model import model_info, resolve_model_path
+
+log = logging.getLogger("analyzer.worker")
+
+
+def _send(out: BinaryIO, message: tuple) -> None:
+    pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()
+
+
+def serve(jobs: BinaryIO, out: BinaryIO) -> None:
+    """Load the model, then answer jobs from ``jobs`` until it is closed."""
+    try:
+        path = resolve_model_path()
+        info = model_info(path)
+        model = path.read_bytes()
+    except AnalyzerError as exc:
+        _send(out, ("error", exc.code, str(exc)))
+        return
+    _send(out, ("ready", info))
+    while True:
+        try:
+            job = pickle.load(jobs)
+        except EOFError:
+            return
+        try:
+            run = run_landmarker(model, job, on_progress=lambda n: _send(out, ("progress", n)))
+        except AnalyzerError as exc:
+            _send(out, ("error", exc.code, str(exc)))
+        except Exception:
+            log.exception("landmark job failed")
+            _send(out, ("error", "internal", "the landmark worker failed"))
+        else:
+            _send(out, ("result", run))
+
+
+def main() -> None:
+    """Entry point: protocol on the original stdout, fd 1 redirected to stderr."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, out)
+
+
+if __name__ == "__main__":
+    main()

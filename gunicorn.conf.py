@@ -1,0 +1,44 @@
+"""Gunicorn settings for dancepose (``gunicorn -c gunicorn.conf.py server:app``).
+
+One gevent worker process serves every connection; the CPU-heavy landmark
+work runs in that worker's ``LandmarkPool`` processes (one per core), so the
+whole server shares one pool and the event loop only waits on pipes.
+"""
+
+import os
+import threading
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
+worker_class = "gevent"
+workers = 1
+worker_connections = 100
+#: Seconds a request may run before gunicorn restarts the worker: above the
+#: analysis limit (ANALYSIS_TIMEOUT_S) plus the upload and queue waits.
+timeout = int(float(os.environ.get("ANALYSIS_TIMEOUT_S", "300"))) + 120
+#: Seconds to finish in-flight requests after SIGTERM.
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT_S", "120"))
+#: Keep-alive must outlast the load balancer's idle timeout, or the ALB
+#: reuses connections gunicorn has closed (random 502s).
+keepalive = int(os.environ.get("KEEPALIVE_S", "620"))
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def post_worker_init(worker):
+    """Start the landmark workers in the background so the model is loaded
+    before the first upload (``/health`` answers meanwhile)."""
+    pool = worker.wsgi.extensions["dancepose.pool"]
+
+    def warm() -> None:
+        try:
+            pool.start()
+        except Exception:
+            worker.log.exception("could not start the landmark workers")
+
+    threading.Thread(target=warm, daemon=True).start()
+
+
+def worker_exit(server, worker):
+    """Stop idle landmark workers when the gunicorn worker exits."""
+    worker.wsgi.extensions["dancepose.pool"].close()
