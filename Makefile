@@ -1,0 +1,37 @@
+# dancepose: `make run` serves on :8080, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED := $(abspath ../shared)
+PORT ?= 8080
+
+.PHONY: run test lint accuracy deps clean
+
+# The virtual environment, rebuilt when a requirements file changes.
+# requirements.txt is a full lock installed with --no-deps (see its header).
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --no-deps -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# System packages the tests need (ffmpeg makes test videos); Debian, as root.
+deps:
+	@command -v ffmpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; }
+
+run: $(VENV)/.installed
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py server:app
+
+# Tests use the shared offline model unless POSE_MODEL_PATH says otherwise.
+test: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
+test: deps $(VENV)/.installed lint
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
