@@ -74,7 +74,9 @@ class Server:
         self.log = (tmp / "gunicorn.log").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "server:app"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "PORT": str(self.port), "UPLOAD_DIR": str(self.upload_dir), **env},
         )
         deadline = time.monotonic() + 60

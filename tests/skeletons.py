@@ -1,0 +1,113 @@
+"""Synthetic landmark arrays for detector tests: a stick figure on a
+1000 x 1000 pixel frame, in the layout detectors take ((33, 4) float32,
+x, y, z in pixels, visibility)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analyzer.landmarks import Landmark as L
+
+SIZE = 1000.0
+CENTRE = 500.0
+
+# (person's-left x offset from the body's centre line, y) of each left-side
+# landmark; the right side mirrors it. Torso: shoulders y=250, hips y=500.
+HEAD = {
+    L.LEFT_EYE_INNER: (8, 140),
+    L.LEFT_EYE: (15, 140),
+    L.LEFT_EYE_OUTER: (22, 140),
+    L.LEFT_EAR: (30, 145),
+    L.MOUTH_LEFT: (10, 170),
+}
+TORSO = {L.LEFT_SHOULDER: (60, 250), L.LEFT_HIP: (40, 500)}
+ARMS = {
+    "down": {L.LEFT_ELBOW: (70, 380), L.LEFT_WRIST: (70, 500)},
+    "t": {L.LEFT_ELBOW: (190, 250), L.LEFT_WRIST: (320, 250)},
+    "up": {L.LEFT_ELBOW: (80, 130), L.LEFT_WRIST: (70, 20)},
+    "on_head": {L.LEFT_ELBOW: (130, 150), L.LEFT_WRIST: (30, 100)},
+    "forward": {L.LEFT_ELBOW: (65, 255), L.LEFT_WRIST: (70, 262)},
+    "bent_out": {L.LEFT_ELBOW: (190, 250), L.LEFT_WRIST: (190, 120)},
+    "tilted_up": {L.LEFT_ELBOW: (170, 170), L.LEFT_WRIST: (280, 90)},
+}
+LEGS = {
+    "straight": {L.LEFT_KNEE: (40, 650), L.LEFT_ANKLE: (40, 800)},
+    "apart": {L.LEFT_KNEE: (80, 650), L.LEFT_ANKLE: (120, 795)},
+    "squat": {L.LEFT_KNEE: (150, 560), L.LEFT_ANKLE: (90, 700)},
+    "lifted": {L.LEFT_KNEE: (140, 600), L.LEFT_ANKLE: (0, 650)},
+    "lunge": {L.LEFT_KNEE: (170, 620), L.LEFT_ANKLE: (150, 800)},
+}
+MIRROR = {
+    L.LEFT_EYE_INNER: L.RIGHT_EYE_INNER,
+    L.LEFT_EYE: L.RIGHT_EYE,
+    L.LEFT_EYE_OUTER: L.RIGHT_EYE_OUTER,
+    L.LEFT_EAR: L.RIGHT_EAR,
+    L.MOUTH_LEFT: L.MOUTH_RIGHT,
+    L.LEFT_SHOULDER: L.RIGHT_SHOULDER,
+    L.LEFT_HIP: L.RIGHT_HIP,
+    L.LEFT_ELBOW: L.RIGHT_ELBOW,
+    L.LEFT_WRIST: L.RIGHT_WRIST,
+    L.LEFT_KNEE: L.RIGHT_KNEE,
+    L.LEFT_ANKLE: L.RIGHT_ANKLE,
+}
+
+
+def skeleton(
+    left_arm: str = "down",
+    right_arm: str | None = None,
+    left_leg: str = "straight",
+    right_leg: str | None = None,
+    *,
+    facing: str = "front",
+    mirrored: bool = False,
+    lean_deg: float = 0.0,
+    visibility: float = 0.99,
+) -> np.ndarray:
+    """A ``(33, 4) float32`` pose in pixels.
+
+    Args:
+        left_arm, right_arm: keys of ``ARMS`` for the person's left and right
+            arm (right defaults to the same as left).
+        left_leg, right_leg: keys of ``LEGS``.
+        facing: ``front`` (the person's left is on the image's right, as a
+            camera facing them sees it) or ``back``.
+        mirrored: flip the image horizontally (a selfie-mode video).
+        lean_deg: rotate the whole body about the hip centre by this angle.
+        visibility: visibility of every landmark.
+    """
+    side = 1.0 if facing == "front" else -1.0
+    points = {L.NOSE: (0.0, 155.0)}
+    parts = {**HEAD, **TORSO}
+    left = {**parts, **ARMS[left_arm], **LEGS[left_leg]}
+    right = {**parts, **ARMS[right_arm or left_arm], **LEGS[right_leg or left_leg]}
+    for landmark, (dx, y) in left.items():
+        points[landmark] = (side * dx, y)
+    for landmark, (dx, y) in right.items():
+        points[MIRROR[landmark]] = (-side * dx, y)
+    for hand in (
+        (L.LEFT_WRIST, (L.LEFT_PINKY, L.LEFT_INDEX, L.LEFT_THUMB)),
+        (L.RIGHT_WRIST, (L.RIGHT_PINKY, L.RIGHT_INDEX, L.RIGHT_THUMB)),
+    ):
+        for finger in hand[1]:
+            points[finger] = points[hand[0]]
+    for ankle, heel, toe in (
+        (L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX),
+        (L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX),
+    ):
+        points[heel] = (points[ankle][0], points[ankle][1] + 10)
+        points[toe] = (points[ankle][0] + 20 * side, points[ankle][1] + 15)
+    out = np.zeros((33, 4), dtype=np.float32)
+    theta = np.radians(lean_deg)
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    for landmark, (dx, y) in points.items():
+        x, yy = rot @ np.array([dx, y - 500.0])
+        out[landmark] = (CENTRE + x, 500.0 + yy, 0.0, visibility)
+    if mirrored:
+        out[:, 0] = SIZE - out[:, 0]
+    return out
+
+
+#: Every way to see the same body: facing the camera or away, mirrored or not.
+VIEWS = [
+    {"facing": facing, "mirrored": mirrored} for facing in ("front", "back") for mirrored in (False, True)
+]
