@@ -34,7 +34,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: f"{v['facing']}{'-mirrored' if v['mirrored'] else ''}")
-@pytest.mark.parametrize(("pose", "expected"), CASES, ids=lambda c: str(c))
+@pytest.mark.parametrize(("pose", "expected"), CASES, ids=str)
 def test_detectors_agree_with_the_definition_from_every_view(pose, expected, view):
     landmarks = skeleton(**pose, **view)
     for name, hit in expected.items():
