@@ -29,6 +29,11 @@ test: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 test: deps $(VENV)/.installed lint
 	$(BIN)/python -m pytest
 
+# Precision, recall and F1 per pose on the shared labelled frames.
+accuracy: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
+accuracy: $(VENV)/.installed
+	$(BIN)/python -m analyzer.evaluate $(SHARED)/labels/shared.csv $(SHARED)/videos
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Width of the centred window over which detector scores are averaged, in
-#: ms. 100 ms is about the duration of one video frame at 10 fps and 6 at 60
-#: fps: enough to steady landmark jitter, short enough to keep the arms of a
-#: jumping jack passing through horizontal (about 50-70 ms).
-DEFAULT_SMOOTHING_MS = 100.0
+#: ms. 50 ms averages each frame with its neighbours at 60 fps and above
+#: (where single-frame landmark glitches are most frequent) and leaves 30 fps
+#: and slower frames to the hysteresis alone. Wider windows erase poses that
+#: are only passed through: the T of a jumping jack lasts about 50-70 ms, and
+#: at 100 ms the labelled T-poses of the jumping-jack clip were all lost
+#: (docs/accuracy.md).
+DEFAULT_SMOOTHING_MS = 50.0
 #: Hysteresis: a pose starts when its smoothed score reaches ``enter_score``
 #: and ends when it falls below ``exit_score``. The detector hit threshold is
 #: 0.5 (``analyzer.detectors.HIT_SCORE``); the band around it keeps a pose held

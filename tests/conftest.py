@@ -49,8 +49,8 @@ def labels() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def pool(model_path: Path) -> Iterator[LandmarkPool]:
-    """One started landmark worker for the whole session."""
-    landmark_pool = LandmarkPool(1)
+    """Two started landmark workers (one per core) for the whole session."""
+    landmark_pool = LandmarkPool(2)
     landmark_pool.start()
     yield landmark_pool
     landmark_pool.close()

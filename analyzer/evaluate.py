@@ -1,0 +1,175 @@
+"""Accuracy against labelled frames: ``python -m analyzer.evaluate LABELS VIDEOS``.
+
+``LABELS`` is a CSV ``video,frame,<pose>,...`` with values ``1``, ``0`` or
+``?`` (``?`` frames are left out), as in ``shared/labels/shared.csv``;
+``video`` is a file name without extension in the ``VIDEOS`` directory.
+Each labelled video is analyzed once with the service's own pipeline
+(smoothing included), and the per-frame decisions (``detected_poses``) are
+compared with the labels. Prints, per pose, overall and per video: labelled
+frames, true/false positives and negatives, precision, recall and F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from analyzer.detectors import available
+from analyzer.options import AnalysisOptions
+from analyzer.pipeline import analyze_video
+from analyzer.pool import LandmarkPool
+
+OVERALL = "(all)"
+
+
+@dataclass
+class Counts:
+    """Confusion counts of one pose on one set of frames."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    @property
+    def labelled(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float | None:
+        """F1 score; ``None`` when there is nothing to score (no positive
+        label and no positive decision)."""
+        if self.tp + self.fp + self.fn == 0:
+            return None
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn)
+
+    def add(self, truth: bool, decided: bool) -> None:
+        if truth:
+            self.tp += decided
+            self.fn += not decided
+        else:
+            self.fp += decided
+            self.tn += not decided
+
+
+def read_labels(path: Path) -> dict[str, list[dict[str, str]]]:
+    """Label rows grouped by video name."""
+    grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            grouped[row["video"]].append(row)
+    return dict(grouped)
+
+
+def find_video(directory: Path, name: str) -> Path:
+    """The file ``name.*`` in ``directory``.
+
+    Raises:
+        FileNotFoundError: no such video.
+    """
+    matches = sorted(p for p in directory.glob(f"{name}.*") if p.suffix.lower() != ".md")
+    if not matches:
+        raise FileNotFoundError(f"no video named {name}.* in {directory}")
+    return matches[0]
+
+
+def evaluate(
+    labels_path: Path, videos: Path, options: AnalysisOptions, pool: LandmarkPool
+) -> dict[str, dict[str, Counts]]:
+    """Score the analyzer against the labels.
+
+    Returns:
+        pose -> (video name or ``OVERALL``) -> counts, for the poses that are
+        both labelled and registered.
+    """
+    labels = read_labels(labels_path)
+    header = next(iter(labels.values()))[0].keys()
+    poses = [pose for pose in available() if pose in header]
+    options = AnalysisOptions(**{**asdict(options), "poses": tuple(poses)})
+
+    def run(name: str) -> tuple[str, dict[str, list[int]]]:
+        return name, analyze_video(find_video(videos, name), pool, options).detected_poses
+
+    with ThreadPoolExecutor(max_workers=pool.size) as executor:
+        detected = dict(executor.map(run, sorted(labels)))
+    results: dict[str, dict[str, Counts]] = {pose: defaultdict(Counts) for pose in poses}
+    for name, rows in labels.items():
+        for pose in poses:
+            hits = set(detected[name][pose])
+            for row in rows:
+                if row[pose] in ("0", "1"):
+                    decided = int(row["frame"]) in hits
+                    results[pose][name].add(row[pose] == "1", decided)
+                    results[pose][OVERALL].add(row[pose] == "1", decided)
+    return {pose: dict(by_video) for pose, by_video in results.items()}
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def format_table(results: dict[str, dict[str, Counts]]) -> str:
+    """A Markdown table: one block per pose, overall first, then per video."""
+    lines = [
+        "| pose | video | labelled | yes | TP | FP | FN | TN | precision | recall | F1 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for pose, by_video in results.items():
+        for name in [OVERALL, *sorted(n for n in by_video if n != OVERALL)]:
+            c = by_video[name]
+            label = f"**{pose}**" if name == OVERALL else ""
+            lines.append(
+                f"| {label} | {name} | {c.labelled} | {c.tp + c.fn} | {c.tp} | {c.fp} | {c.fn} | {c.tn} "
+                f"| {_fmt(c.precision)} | {_fmt(c.recall)} | {_fmt(c.f1)} |"
+            )
+    return "\n".join(lines)
+
+
+def to_json(results: dict[str, dict[str, Counts]]) -> dict:
+    """JSON-ready form: counts plus precision, recall and F1."""
+    return {
+        pose: {
+            name: {**asdict(c), "precision": c.precision, "recall": c.recall, "f1": c.f1}
+            for name, c in by_video.items()
+        }
+        for pose, by_video in results.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation CLI; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m analyzer.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("labels", type=Path, help="labels CSV (video,frame,<pose>...)")
+    parser.add_argument("videos", type=Path, help="directory of the labelled videos")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="landmark worker processes")
+    parser.add_argument("--smoothing-ms", type=float, default=AnalysisOptions.smoothing_ms)
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    args = parser.parse_args(argv)
+    pool = LandmarkPool(args.workers)
+    try:
+        results = evaluate(args.labels, args.videos, AnalysisOptions(smoothing_ms=args.smoothing_ms), pool)
+    finally:
+        pool.close()
+    print(format_table(results))
+    if args.json:
+        args.json.write_text(json.dumps(to_json(results), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
