@@ -21,6 +21,12 @@ import numpy as np
 
 NUM_LANDMARKS = 33
 X, Y, Z, VISIBILITY = range(4)
+#: How far past the frame's edge a landmark may lie, as a fraction of the
+#: frame's width or height, and still count as in view. A landmark is a joint
+#: centre: when the wrist is just past the top edge, the hand is at the edge
+#: and the rest of the arm is in view, and MediaPipe's visibility for it
+#: stays high; farther out, the body part is out of frame.
+OUT_OF_FRAME_MARGIN = 0.05
 
 
 class Landmark(IntEnum):
@@ -73,10 +79,12 @@ def to_pixels(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
     Returns:
         A new ``(..., 33, 4) float32`` array with x, y, z in pixels (z scaled
         by the width: MediaPipe gives z "using roughly the same scale as x").
-        Visibility is kept, except that landmarks outside the frame get 0: a
-        body part out of frame cannot be judged.
+        Visibility is kept, except that landmarks more than
+        ``OUT_OF_FRAME_MARGIN`` outside the frame get 0: a body part out of
+        frame cannot be judged.
     """
     pixels = landmarks * np.array([width, height, width, 1.0], dtype=np.float32)
-    outside = np.any((landmarks[..., :2] < 0.0) | (landmarks[..., :2] > 1.0), axis=-1)
+    xy = landmarks[..., :2]
+    outside = np.any((xy < -OUT_OF_FRAME_MARGIN) | (xy > 1.0 + OUT_OF_FRAME_MARGIN), axis=-1)
     pixels[..., VISIBILITY] = np.where(outside, 0.0, pixels[..., VISIBILITY])
     return pixels.astype(np.float32)

@@ -93,3 +93,14 @@ def test_registry_lists_the_first_three_poses_and_rejects_unknown_names():
     assert [d.name for d in get_detectors(["standing", "t_pose", "standing"])] == ["standing", "t_pose"]
     with pytest.raises(UnknownPoseError, match="valid poses are: .*arms_up"):
         get_detectors(["t_pose", "moonwalk"])
+
+
+def test_landmarks_just_past_the_frame_edge_still_count():
+    from analyzer.landmarks import to_pixels
+
+    normalized = skeleton(left_arm="up") / np.array([1000.0, 1000.0, 1000.0, 1.0], dtype=np.float32)
+    normalized[:, 1] -= normalized[L.LEFT_WRIST, 1] + 0.02  # wrists 2% of the height above the top
+    arms_up = DETECTORS["arms_up"]
+    assert float(arms_up.score(to_pixels(normalized, 1000, 1000))) >= HIT_SCORE
+    normalized[:, 1] -= 0.2  # now far above: out of frame, cannot judge
+    assert np.isnan(arms_up.score(to_pixels(normalized, 1000, 1000)))
