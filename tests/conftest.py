@@ -84,7 +84,7 @@ class Server:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         self.stop()
         pytest.fail("gunicorn did not answer /health within 60 s")
