@@ -20,6 +20,9 @@ graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT_S", "120"))
 #: Keep-alive must outlast the load balancer's idle timeout, or the ALB
 #: reuses connections gunicorn has closed (random 502s).
 keepalive = int(os.environ.get("KEEPALIVE_S", "620"))
+#: No control socket: it defaults to ~/.gunicorn, shared by every gunicorn on
+#: the host and not writable on a read-only root file system.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")

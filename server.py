@@ -10,6 +10,7 @@ result into JSON, so ``/health`` keeps answering during analyses.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -104,8 +105,8 @@ def _float_arg(args: Any, name: str, default: float) -> float:
         number = float(value)
     except ValueError:
         raise ApiError(400, "bad_parameter", f"{name} must be a number, got {value!r}") from None
-    if number < 0:
-        raise ApiError(400, "bad_parameter", f"{name} must not be negative")
+    if not math.isfinite(number) or number < 0:
+        raise ApiError(400, "bad_parameter", f"{name} must be a finite number >= 0, got {value!r}")
     return number
 
 
@@ -186,7 +187,8 @@ def register_errors(app: Flask) -> None:
         if exc.code == 413:
             limit = current_app.config["DANCEPOSE"].max_upload_mb
             message = f"the upload is larger than the limit of {limit:g} MB"
-        return error_response(exc.code or 500, code, message)
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return error_response(exc.code or 500, code, message, headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -14,7 +14,7 @@ import sys
 import cv2
 from tqdm import tqdm
 
-from analyzer.detectors import available
+from analyzer.detectors import available, get_detectors
 from analyzer.errors import AnalyzerError
 from analyzer.options import DEFAULT_MIN_SEGMENT_MS, DEFAULT_SMOOTHING_MS, AnalysisOptions
 from analyzer.pipeline import analyze_video
@@ -63,9 +63,26 @@ def _frame_count_hint(path: str) -> int | None:
     return count if count > 0 else None
 
 
+def _fail(exc: Exception) -> int:
+    """Print the error envelope to stdout; returns exit status 1."""
+    code = getattr(exc, "code", "bad_input")
+    json.dump({"error": {"code": code, "message": str(exc)}}, sys.stdout)
+    sys.stdout.write("\n")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = parse_args(argv)
+    try:
+        options = AnalysisOptions(
+            poses=tuple(d.name for d in get_detectors(args.poses)) if args.poses else None,
+            include_frames="frames" in args.include,
+            smoothing_ms=args.smoothing_ms,
+            min_segment_ms=args.min_segment_ms,
+        )
+    except (AnalyzerError, ValueError) as exc:
+        return _fail(exc)
     pool = LandmarkPool(1)
     bar = tqdm(
         total=_frame_count_hint(args.video),
@@ -79,18 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         bar.update(done - bar.n)
 
     try:
-        options = AnalysisOptions(
-            poses=args.poses,
-            include_frames="frames" in args.include,
-            smoothing_ms=args.smoothing_ms,
-            min_segment_ms=args.min_segment_ms,
-        )
         result = analyze_video(args.video, pool, options, on_progress=progress)
-    except (AnalyzerError, OSError, ValueError) as exc:
-        code = getattr(exc, "code", "bad_input")
-        json.dump({"error": {"code": code, "message": str(exc)}}, sys.stdout)
-        sys.stdout.write("\n")
-        return 1
+    except (AnalyzerError, OSError) as exc:
+        return _fail(exc)
     finally:
         bar.close()
         pool.close()

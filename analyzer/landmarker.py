@@ -169,6 +169,8 @@ def run_landmarker(
             rows.append(_to_array(result))
             if on_progress is not None and len(rows) % PROGRESS_EVERY == 0:
                 on_progress(len(rows))
+    if on_progress is not None and len(rows) % PROGRESS_EVERY:
+        on_progress(len(rows))
     if decoded == 0 and first == 0:
         raise UndecodableVideoError("no frame of the video could be decoded")
     return LandmarkRun(

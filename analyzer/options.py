@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 #: Width of the centred window over which detector scores are averaged, in
@@ -46,5 +47,5 @@ class AnalysisOptions:
     def __post_init__(self) -> None:
         if not 0.0 <= self.exit_score <= self.enter_score <= 1.0:
             raise ValueError("need 0 <= exit_score <= enter_score <= 1")
-        if self.smoothing_ms < 0 or self.min_segment_ms < 0:
-            raise ValueError("smoothing_ms and min_segment_ms must not be negative")
+        if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_ms, self.min_segment_ms)):
+            raise ValueError("smoothing_ms and min_segment_ms must be finite and not negative")

@@ -80,12 +80,16 @@ class Server:
             env={**os.environ, "PORT": str(self.port), "UPLOAD_DIR": str(self.upload_dir), **env},
         )
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.2)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                        return
+                except (requests.ConnectionError, requests.Timeout):
+                    time.sleep(0.2)
+        except BaseException:
+            self.stop()
+            raise
         self.stop()
         pytest.fail("gunicorn did not answer /health within 60 s")
 
