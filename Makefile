@@ -40,3 +40,16 @@ lint: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Offline checks of the deployment files (also run by `make test`): hadolint,
+# cfn-lint, shellcheck, the ECS task definition model, stacks created in moto,
+# and the settings every file must agree on.
+.PHONY: infra-check container-check
+infra-check: $(VENV)/.installed
+	$(BIN)/python -m pytest $(wildcard tests/test_deploy_*.py)
+
+# Build the image with podman and smoke-test the running container: non-root,
+# /health, and a real analysis (infra/check-container.sh). Takes minutes and
+# installs podman with apt on first use, so it is not part of `make test`.
+container-check:
+	infra/check-container.sh $(SHARED)
