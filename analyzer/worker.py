@@ -4,7 +4,8 @@ Started by ``analyzer.pool.LandmarkPool``. It loads the pose model once,
 then runs ``LandmarkJob``s read from stdin and answers each with messages on
 its protocol pipe, all pickled (parent and child are the same program):
 
-- ``("ready", ModelInfo)`` once the model is loaded, or
+- ``("ready", ModelInfo)`` once the model is loaded and a landmarker could
+  be made from it, or
   ``("error", code, message)`` and exit if it cannot be;
 - per job, any number of ``("progress", frames_done)``, then either
   ``("result", LandmarkRun)`` or ``("error", code, message)``.
@@ -22,8 +23,8 @@ import pickle
 import sys
 from typing import BinaryIO
 
-from analyzer.errors import AnalyzerError
-from analyzer.landmarker import run_landmarker
+from analyzer.errors import AnalyzerError, ModelUnavailableError
+from analyzer.landmarker import create_landmarker, run_landmarker
 from analyzer.model import model_info, resolve_model_path
 
 log = logging.getLogger("analyzer.worker")
@@ -40,8 +41,13 @@ def serve(jobs: BinaryIO, out: BinaryIO) -> None:
         path = resolve_model_path()
         info = model_info(path)
         model = path.read_bytes()
+        create_landmarker(model).close()  # fail now, not on the first upload
     except AnalyzerError as exc:
         _send(out, ("error", exc.code, str(exc)))
+        return
+    except Exception as exc:  # a corrupt model file, a missing native library
+        log.exception("cannot create a pose landmarker")
+        _send(out, ("error", ModelUnavailableError.code, f"cannot load the pose model: {exc}"))
         return
     _send(out, ("ready", info))
     while True:
