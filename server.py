@@ -67,6 +67,8 @@ class Config:
         workers: landmark worker processes (``ANALYSIS_WORKERS``, default: cores).
         upload_dir: where uploads are kept while analyzed (``UPLOAD_DIR``,
             default: the system temp directory).
+        sample_fps: default of the ``sample_fps`` parameter (``SAMPLE_FPS``,
+            default: unset, every frame is analyzed).
     """
 
     max_upload_mb: float = field(default_factory=lambda: _env_float("MAX_UPLOAD_MB", 200.0))
@@ -76,6 +78,9 @@ class Config:
         default_factory=lambda: int(os.environ.get("ANALYSIS_WORKERS") or os.cpu_count() or 1)
     )
     upload_dir: str = field(default_factory=lambda: os.environ.get("UPLOAD_DIR") or tempfile.gettempdir())
+    sample_fps: float | None = field(
+        default_factory=lambda: float(os.environ["SAMPLE_FPS"]) if os.environ.get("SAMPLE_FPS") else None
+    )
 
 
 class ApiError(Exception):
@@ -97,7 +102,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return response
 
 
-def _float_arg(args: Any, name: str, default: float) -> float:
+def _float_arg(args: Any, name: str, default: Any, *, positive: bool = False) -> Any:
     value = args.get(name)
     if value in (None, ""):
         return default
@@ -105,14 +110,16 @@ def _float_arg(args: Any, name: str, default: float) -> float:
         number = float(value)
     except ValueError:
         raise ApiError(400, "bad_parameter", f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise ApiError(400, "bad_parameter", f"{name} must be a finite number >= 0, got {value!r}")
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ApiError(400, "bad_parameter", f"{name} must be a finite number {bound}, got {value!r}")
     return number
 
 
-def parse_options(args: Any) -> AnalysisOptions:
+def parse_options(args: Any, config: Config) -> AnalysisOptions:
     """Analysis options from query or form fields: ``poses`` (comma-separated),
-    ``include`` (``frames``), ``smoothing_ms``, ``min_segment_ms``."""
+    ``include`` (``frames``), ``smoothing_ms``, ``min_segment_ms``,
+    ``sample_fps`` (default ``config.sample_fps``)."""
     poses = args.get("poses")
     include = {part.strip() for part in (args.get("include") or "").split(",") if part.strip()}
     if include - {"frames"}:
@@ -123,6 +130,7 @@ def parse_options(args: Any) -> AnalysisOptions:
         include_frames="frames" in include,
         smoothing_ms=_float_arg(args, "smoothing_ms", defaults.smoothing_ms),
         min_segment_ms=_float_arg(args, "min_segment_ms", defaults.min_segment_ms),
+        sample_fps=_float_arg(args, "sample_fps", config.sample_fps, positive=True),
     )
 
 
@@ -151,8 +159,8 @@ def analyze():
     upload = request.files.get("video") or request.files.get("file")
     if upload is None:
         raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
-    options = parse_options(request.values)
     config: Config = current_app.config["DANCEPOSE"]
+    options = parse_options(request.values, config)
     with saved_upload(upload, config.upload_dir) as path:
         result = analyze_video(
             path,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 
-import cv2
 from tqdm import tqdm
 
 from analyzer.detectors import available, get_detectors
@@ -19,6 +20,7 @@ from analyzer.errors import AnalyzerError
 from analyzer.options import DEFAULT_MIN_SEGMENT_MS, DEFAULT_SMOOTHING_MS, AnalysisOptions
 from analyzer.pipeline import analyze_video
 from analyzer.pool import LandmarkPool
+from analyzer.video import probe
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,15 +54,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_MIN_SEGMENT_MS,
         help="shortest segment reported, in ms (default %(default)s)",
     )
+    parser.add_argument(
+        "--sample-fps",
+        type=float,
+        default=None,
+        help="analyze at most this many frames per second (default: every frame)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="landmark worker processes (default: the number of cores, %(default)s)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser.parse_args(argv)
 
 
-def _frame_count_hint(path: str) -> int | None:
-    capture = cv2.VideoCapture(path)
-    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-    capture.release()
-    return count if count > 0 else None
+def _frames_to_analyze(path: str, sample_fps: float | None) -> int | None:
+    """Expected number of analyzed frames, from the container's declared count."""
+    try:
+        info = probe(path)
+    except AnalyzerError:
+        return None
+    if not info.frame_count:
+        return None
+    return math.ceil(info.frame_count * min(1.0, (sample_fps or info.fps) / info.fps))
 
 
 def _fail(exc: Exception) -> int:
@@ -80,12 +98,13 @@ def main(argv: list[str] | None = None) -> int:
             include_frames="frames" in args.include,
             smoothing_ms=args.smoothing_ms,
             min_segment_ms=args.min_segment_ms,
+            sample_fps=args.sample_fps,
         )
     except (AnalyzerError, ValueError) as exc:
         return _fail(exc)
-    pool = LandmarkPool(1)
+    pool = LandmarkPool(max(1, args.workers))
     bar = tqdm(
-        total=_frame_count_hint(args.video),
+        total=_frames_to_analyze(args.video, args.sample_fps),
         unit="frame",
         file=sys.stderr,
         disable=args.no_progress,

@@ -5,13 +5,16 @@
 ``video`` is a file name without extension in the ``VIDEOS`` directory.
 Each labelled video is analyzed once with the service's own pipeline
 (smoothing included), and the per-frame decisions (``detected_poses``) are
-compared with the labels. Prints, per pose, overall and per video: labelled
-frames, true/false positives and negatives, precision, recall and F1.
+compared with the labels. With ``--sample-fps``, a labelled frame that was
+not analyzed takes the decision of the nearest analyzed frame. Prints, per
+pose, overall and per video: labelled frames, true/false positives and
+negatives, precision, recall and F1.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import json
 import os
@@ -25,6 +28,8 @@ from analyzer.detectors import available
 from analyzer.options import AnalysisOptions
 from analyzer.pipeline import analyze_video
 from analyzer.pool import LandmarkPool
+from analyzer.results import AnalysisResult
+from analyzer.video import is_sampled
 
 OVERALL = "(all)"
 
@@ -88,6 +93,17 @@ def find_video(directory: Path, name: str) -> Path:
     return matches[0]
 
 
+def nearest(analyzed: list[int], frame: int) -> int:
+    """The analyzed frame index closest to ``frame`` (the earlier on a tie).
+
+    Args:
+        analyzed: sorted, non-empty frame indices.
+    """
+    i = bisect.bisect_left(analyzed, frame)
+    candidates = analyzed[max(0, i - 1) : i + 1]
+    return min(candidates, key=lambda index: (abs(index - frame), index))
+
+
 def evaluate(
     labels_path: Path, videos: Path, options: AnalysisOptions, pool: LandmarkPool
 ) -> dict[str, dict[str, Counts]]:
@@ -102,18 +118,23 @@ def evaluate(
     poses = [pose for pose in available() if pose in header]
     options = AnalysisOptions(**{**asdict(options), "poses": tuple(poses)})
 
-    def run(name: str) -> tuple[str, dict[str, list[int]]]:
-        return name, analyze_video(find_video(videos, name), pool, options).detected_poses
+    def run(name: str) -> tuple[str, AnalysisResult]:
+        return name, analyze_video(find_video(videos, name), pool, options)
 
     with ThreadPoolExecutor(max_workers=pool.size) as executor:
         detected = dict(executor.map(run, sorted(labels)))
     results: dict[str, dict[str, Counts]] = {pose: defaultdict(Counts) for pose in poses}
     for name, rows in labels.items():
+        result = detected[name]
+        analyzed = [
+            i for i in range(result.total_frames) if is_sampled(i, result.video.fps, options.sample_fps)
+        ]
         for pose in poses:
-            hits = set(detected[name][pose])
+            hits = set(result.detected_poses[pose])
             for row in rows:
                 if row[pose] in ("0", "1"):
-                    decided = int(row["frame"]) in hits
+                    frame = int(row["frame"])
+                    decided = nearest(analyzed, frame) in hits
                     results[pose][name].add(row[pose] == "1", decided)
                     results[pose][OVERALL].add(row[pose] == "1", decided)
     return {pose: dict(by_video) for pose, by_video in results.items()}
@@ -158,11 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("videos", type=Path, help="directory of the labelled videos")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="landmark worker processes")
     parser.add_argument("--smoothing-ms", type=float, default=AnalysisOptions.smoothing_ms)
+    parser.add_argument("--sample-fps", type=float, default=None, help="analyze at most this many frames/s")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args(argv)
     pool = LandmarkPool(args.workers)
     try:
-        results = evaluate(args.labels, args.videos, AnalysisOptions(smoothing_ms=args.smoothing_ms), pool)
+        results = evaluate(
+            args.labels,
+            args.videos,
+            AnalysisOptions(smoothing_ms=args.smoothing_ms, sample_fps=args.sample_fps),
+            pool,
+        )
     finally:
         pool.close()
     print(format_table(results))

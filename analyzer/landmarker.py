@@ -23,12 +23,18 @@ from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmarker, PoseLa
 
 from analyzer.errors import UndecodableVideoError
 from analyzer.landmarks import NUM_LANDMARKS
-from analyzer.video import Frame, container_fps, iter_frames
+from analyzer.video import Frame, FrameReader
 
 #: Decoded frames buffered between the decode thread and inference.
 QUEUE_FRAMES = 4
 #: How often ``run_landmarker`` reports progress, in frames.
 PROGRESS_EVERY = 15
+#: Longest side, in pixels, of the images given to the landmarker; larger
+#: frames are scaled down first. The pose models run on 224 and 256 pixel
+#: crops, so a 1280-pixel frame still gives them a full-resolution crop of a
+#: person a fifth of its height or taller, while a 1080p or 4K frame no
+#: longer pays for converting millions of pixels it cannot use.
+MAX_SIDE = 1280
 
 
 @dataclass(frozen=True)
@@ -40,40 +46,61 @@ class LandmarkJob:
         start_frame: first frame whose landmarks are wanted (0-based).
         stop_frame: frame to stop before; ``None`` reads to the end.
         warmup_frames: frames before ``start_frame`` also run through the
-            landmarker (and dropped) so that its tracking has settled.
+            landmarker (results dropped) so that its tracking has settled.
+        sample_fps: analyze at most this many frames per second
+            (``analyzer.video.is_sampled``); ``None`` analyzes every frame.
     """
 
     video_path: str
     start_frame: int = 0
     stop_frame: int | None = None
     warmup_frames: int = 0
+    sample_fps: float | None = None
 
 
 @dataclass
 class LandmarkRun:
-    """Landmarks of the frames of one ``LandmarkJob``.
+    """Landmarks of the analyzed frames of one ``LandmarkJob``.
 
     Attributes:
-        start_frame: frame index of the first row.
         fps: frame rate used for timestamps (container's, guarded).
         width: upright frame width in pixels (0 if no frame was decoded).
         height: upright frame height in pixels.
-        timestamps_ms: ``(n,) float64`` timestamp of each frame in ms.
+        frames_read: frames decoded from frame 0 to where the job stopped;
+            for a job that read to the end, the video's true frame count.
+        frame_indices: ``(n,) int64`` index of each analyzed frame.
+        timestamps_ms: ``(n,) float64`` timestamp of each analyzed frame in ms.
         landmarks: ``(n, 33, 4) float32``; x, y normalized [0, 1], z in x's
             scale, visibility [0, 1]; all NaN where no person was found.
     """
 
-    start_frame: int
     fps: float
     width: int
     height: int
+    frames_read: int
+    frame_indices: np.ndarray
     timestamps_ms: np.ndarray
     landmarks: np.ndarray
 
     @property
     def frame_count(self) -> int:
-        """Number of frames in the run."""
-        return int(self.timestamps_ms.shape[0])
+        """Number of analyzed frames."""
+        return int(self.frame_indices.shape[0])
+
+    @classmethod
+    def concatenate(cls, runs: list[LandmarkRun]) -> LandmarkRun:
+        """Join runs of consecutive frame ranges of one video, in order."""
+        last = runs[-1]
+        sized = [run for run in runs if run.width] or [last]
+        return cls(
+            fps=last.fps,
+            width=sized[0].width,
+            height=sized[0].height,
+            frames_read=max(run.frames_read for run in runs),
+            frame_indices=np.concatenate([run.frame_indices for run in runs]),
+            timestamps_ms=np.concatenate([run.timestamps_ms for run in runs]),
+            landmarks=np.concatenate([run.landmarks for run in runs]),
+        )
 
 
 def create_landmarker(model: bytes) -> PoseLandmarker:
@@ -140,44 +167,49 @@ def run_landmarker(
     Args:
         model: bytes of a ``.task`` model file.
         job: which video and frames.
-        on_progress: called with the number of frames done so far, every
-            ``PROGRESS_EVERY`` frames.
+        on_progress: called with the number of frames analyzed so far, every
+            ``PROGRESS_EVERY`` frames and at the end.
 
     Returns:
-        The landmarks of frames ``[job.start_frame, stop)``, where ``stop``
-        is ``job.stop_frame`` or the end of the video, whichever comes first.
+        The landmarks of the analyzed frames in ``[job.start_frame, stop)``,
+        where ``stop`` is ``job.stop_frame`` or the end of the video,
+        whichever comes first.
 
     Raises:
         UndecodableVideoError: the video cannot be opened, or not a single
             frame of it decodes from frame 0.
     """
-    fps = container_fps(job.video_path)
-    first = max(0, job.start_frame - job.warmup_frames)
+    reader = FrameReader(
+        job.video_path,
+        start=max(0, job.start_frame - job.warmup_frames),
+        stop=job.stop_frame,
+        sample_fps=job.sample_fps,
+        max_side=MAX_SIDE,
+    )
+    indices: list[int] = []
     timestamps: list[float] = []
     rows: list[np.ndarray] = []
-    width = height = 0
-    decoded = 0
     with create_landmarker(model) as landmarker:
-        for frame in _prefetch(iter_frames(job.video_path, first, job.stop_frame)):
-            decoded += 1
+        for frame in _prefetch(iter(reader)):
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
             result = landmarker.detect_for_video(image, round(frame.timestamp_ms))
             if frame.index < job.start_frame:
                 continue
-            height, width = frame.rgb.shape[:2]
+            indices.append(frame.index)
             timestamps.append(frame.timestamp_ms)
             rows.append(_to_array(result))
             if on_progress is not None and len(rows) % PROGRESS_EVERY == 0:
                 on_progress(len(rows))
     if on_progress is not None and len(rows) % PROGRESS_EVERY:
         on_progress(len(rows))
-    if decoded == 0 and first == 0:
+    if reader.frames_read == 0:
         raise UndecodableVideoError("no frame of the video could be decoded")
     return LandmarkRun(
-        start_frame=job.start_frame,
-        fps=fps,
-        width=width,
-        height=height,
+        fps=reader.fps,
+        width=reader.width,
+        height=reader.height,
+        frames_read=reader.frames_read,
+        frame_indices=np.array(indices, dtype=np.int64),
         timestamps_ms=np.array(timestamps, dtype=np.float64),
         landmarks=np.stack(rows) if rows else np.empty((0, NUM_LANDMARKS, 4), np.float32),
     )

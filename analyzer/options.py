@@ -35,6 +35,9 @@ class AnalysisOptions:
         enter_score: smoothed score at which a pose starts, in [0, 1].
         exit_score: smoothed score below which a pose ends, in [0, 1].
         min_segment_ms: shortest segment reported, in ms.
+        sample_fps: analyze at most this many frames per second; ``None``
+            analyzes every frame. Hits are reported for analyzed frames, and a
+            segment spans the gaps between its analyzed frames.
     """
 
     poses: tuple[str, ...] | None = None
@@ -43,9 +46,12 @@ class AnalysisOptions:
     enter_score: float = DEFAULT_ENTER_SCORE
     exit_score: float = DEFAULT_EXIT_SCORE
     min_segment_ms: float = DEFAULT_MIN_SEGMENT_MS
+    sample_fps: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.exit_score <= self.enter_score <= 1.0:
             raise ValueError("need 0 <= exit_score <= enter_score <= 1")
         if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_ms, self.min_segment_ms)):
             raise ValueError("smoothing_ms and min_segment_ms must be finite and not negative")
+        if self.sample_fps is not None and not (math.isfinite(self.sample_fps) and self.sample_fps > 0):
+            raise ValueError("sample_fps must be a finite number above 0")

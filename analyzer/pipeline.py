@@ -1,13 +1,18 @@
 """One analysis, end to end: video file -> ``AnalysisResult``.
 
-The landmarks come from a ``LandmarkPool`` (worker processes); everything
-after them (detector scores, smoothing, segments, summary) is vectorized
-numpy over all frames and costs milliseconds, so it can run in the calling
+The landmarks come from a ``LandmarkPool`` (worker processes). A video long
+enough is split into consecutive frame ranges, one per worker, each started
+``WARMUP_MS`` early so that the landmarker's tracking has settled at the
+boundary, and the ranges are joined in order. Everything after the
+landmarks (detector scores, smoothing, segments, summary) is vectorized
+numpy over all frames and costs milliseconds, so it runs in the calling
 process, even on a gevent event loop.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +28,78 @@ from analyzer.pool import LandmarkPool
 from analyzer.results import AnalysisResult, FrameDetail, PoseSummary, VideoInfo
 from analyzer.segments import find_segments
 from analyzer.smoothing import hysteresis, smooth
-from analyzer.video import sniff
+from analyzer.video import probe, sniff
+
+#: Fewest declared frames per range worth a worker of its own: below it the
+#: landmarker start-up (about 150 ms) and the warm-up outweigh the gain.
+MIN_CHUNK_FRAMES = 150
+#: How far before its range each worker starts, in ms of video. The
+#: landmarker re-detects the person on its first frame and tracks from there;
+#: tests/test_parallel.py shows the tracked landmarks match the sequential
+#: run's after this warm-up.
+WARMUP_MS = 500.0
+
+
+def plan_jobs(path: str | Path, workers: int, sample_fps: float | None) -> list[LandmarkJob]:
+    """Split a video into up to ``workers`` consecutive frame ranges.
+
+    The split uses the container's declared frame count; the last range reads
+    to the real end, so a wrong count costs balance, never frames.
+    """
+    info = probe(path)
+    chunks = min(workers, info.frame_count // MIN_CHUNK_FRAMES)
+    if chunks <= 1:
+        return [LandmarkJob(str(path), sample_fps=sample_fps)]
+    bounds = [round(i * info.frame_count / chunks) for i in range(chunks)] + [None]
+    warmup = math.ceil(WARMUP_MS * info.fps / 1000.0)
+    return [
+        LandmarkJob(str(path), start, stop, warmup_frames=warmup if start else 0, sample_fps=sample_fps)
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def run_jobs(
+    pool: LandmarkPool,
+    jobs: list[LandmarkJob],
+    *,
+    timeout_s: float | None,
+    wait_s: float | None,
+    on_progress: Callable[[int], None] | None,
+) -> LandmarkRun:
+    """Run jobs on the pool concurrently and join their runs in order.
+
+    Raises:
+        The first error any job raised (see ``LandmarkPool.run``).
+    """
+    if len(jobs) == 1:
+        return pool.run(jobs[0], timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
+    done = [0] * len(jobs)
+    runs: list[LandmarkRun | None] = [None] * len(jobs)
+    errors: list[BaseException | None] = [None] * len(jobs)
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        def progress(frames: int) -> None:
+            with lock:
+                done[i] = frames
+                total = sum(done)
+            if on_progress is not None:
+                on_progress(total)
+
+        try:
+            runs[i] = pool.run(jobs[i], timeout_s=timeout_s, wait_s=wait_s, on_progress=progress)
+        except BaseException as exc:  # re-raised in the caller
+            errors[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i,), name=f"chunk-{i}") for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return LandmarkRun.concatenate(runs)  # type: ignore[arg-type]
 
 
 def analyze_video(
@@ -41,11 +117,11 @@ def analyze_video(
     Args:
         path: local video file.
         pool: landmark workers to run on.
-        options: what to detect and how (defaults: every pose).
+        options: what to detect and how (defaults: every pose, every frame).
         filename: name to report (default: the file's own name).
-        timeout_s: time limit of the landmark run, in seconds.
+        timeout_s: time limit of each worker's share, in seconds.
         wait_s: how long to wait for a free worker, in seconds.
-        on_progress: called with the number of frames processed so far.
+        on_progress: called with the number of frames analyzed so far.
 
     Raises:
         UnknownPoseError: ``options.poses`` names an unregistered pose.
@@ -58,14 +134,10 @@ def analyze_video(
     options = options or AnalysisOptions()
     detectors = get_detectors(options.poses)
     sniff(path)
-    run = pool.run(LandmarkJob(str(path)), timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
+    jobs = plan_jobs(path, pool.size, options.sample_fps)
+    run = run_jobs(pool, jobs, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
     return build_result(
-        run,
-        detectors,
-        options,
-        pool.model,
-        filename=filename or Path(path).name,
-        started=started,
+        run, detectors, options, pool.model, filename=filename or Path(path).name, started=started
     )
 
 
@@ -85,21 +157,19 @@ def build_result(
     started: float,
 ) -> AnalysisResult:
     """Turn a landmark run into the result: scores -> smoothed decisions ->
-    detected frames, segments and summary."""
+    detected frames, segments and summary. With sampling, each analyzed frame
+    stands for the ``1 / sample_fps`` seconds until the next one."""
     n = run.frame_count
-    frame_indices = np.arange(run.start_frame, run.start_frame + n)
-    frame_ms = 1000.0 / run.fps
+    frame_ms = 1000.0 / min(run.fps, options.sample_fps or run.fps)
     scores = score_frames(run, detectors)
     detected: dict[str, list[int]] = {}
     summary: list[PoseSummary] = []
     segments = []
     for name, raw in scores.items():
         decisions = hysteresis(
-            smooth(raw, run.timestamps_ms, options.smoothing_ms),
-            options.enter_score,
-            options.exit_score,
+            smooth(raw, run.timestamps_ms, options.smoothing_ms), options.enter_score, options.exit_score
         )
-        detected[name] = frame_indices[decisions].tolist()
+        detected[name] = run.frame_indices[decisions].tolist()
         count = int(decisions.sum())
         summary.append(
             PoseSummary(
@@ -110,15 +180,15 @@ def build_result(
             )
         )
         segments += find_segments(
-            name, decisions, frame_indices, run.timestamps_ms, frame_ms, options.min_segment_ms
+            name, decisions, run.frame_indices, run.timestamps_ms, frame_ms, options.min_segment_ms
         )
     segments.sort(key=lambda segment: (segment.start_frame, segment.pose))
-    has_person = ~np.isnan(run.landmarks[:, 0, 0]) if n else np.zeros(0, dtype=bool)
+    has_person = ~np.isnan(run.landmarks[:, 0, 0])
     frames = None
     if options.include_frames:
         frames = [
             FrameDetail(
-                frame_index=int(frame_indices[i]),
+                frame_index=int(run.frame_indices[i]),
                 timestamp_ms=float(run.timestamps_ms[i]),
                 landmarks=run.landmarks[i] if has_person[i] else None,
                 scores={
@@ -134,11 +204,11 @@ def build_result(
             width=run.width,
             height=run.height,
             fps=run.fps,
-            frame_count=n,
-            duration_s=n * frame_ms / 1000.0,
+            frame_count=run.frames_read,
+            duration_s=run.frames_read / run.fps,
         ),
         model=model,
-        total_frames=n,
+        total_frames=run.frames_read,
         processed_frames=n,
         frames_with_person=int(has_person.sum()),
         detected_poses=detected,

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import filetype
@@ -83,47 +84,117 @@ def open_capture(path: str | Path) -> cv2.VideoCapture:
     return capture
 
 
-def iter_frames(path: str | Path, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+def is_sampled(index: int, fps: float, sample_fps: float | None) -> bool:
+    """Whether frame ``index`` is analyzed when sampling at ``sample_fps``.
+
+    A frame is kept when it is the first whose timestamp enters a new
+    ``1 / sample_fps`` interval, so kept frames are spread evenly in time
+    whatever the video's fps. ``None``, or a rate at or above ``fps``, keeps
+    every frame.
+    """
+    if sample_fps is None or sample_fps >= fps:
+        return True
+    return index == 0 or int(index * sample_fps / fps) > int((index - 1) * sample_fps / fps)
+
+
+class FrameReader:
     """Decode frames ``[start, stop)`` of a video one by one.
 
-    Frames before ``start`` are decoded and dropped (``grab``), since seeking
-    by frame number is not exact for every codec. ``stop=None`` reads to the
-    end, however many frames the container claims.
+    Frames before ``start`` and frames not sampled are decoded without being
+    converted (``grab``), since seeking by frame number is not exact for every
+    codec. Frames whose longer side exceeds ``max_side`` are scaled down
+    (INTER_AREA) before conversion to RGB; landmarks are normalized, so the
+    size only changes the cost.
 
-    Yields:
-        ``Frame`` objects in decode order; the generator keeps one frame at a time.
+    Args:
+        path: video file.
+        start: first frame index yielded.
+        stop: frame index to stop before; ``None`` reads to the end, however
+            many frames the container claims.
+        sample_fps: analyze at most this many frames per second (see ``is_sampled``).
+        max_side: longest side in pixels of yielded images; ``None`` keeps the size.
+
+    Attributes:
+        fps: the frame rate used for timestamps (``safe_fps`` of the container's).
+        frames_read: frames decoded so far, from frame 0.
+        width, height: upright size of the video in pixels (0 before the first frame).
 
     Raises:
-        UndecodableVideoError: the file cannot be opened.
+        UndecodableVideoError: the file cannot be opened (on construction).
     """
-    capture = open_capture(path)
-    try:
-        fps = safe_fps(capture.get(cv2.CAP_PROP_FPS))
-        index = 0
-        while stop is None or index < stop:
-            if index < start:
-                if not capture.grab():
+
+    def __init__(
+        self,
+        path: str | Path,
+        start: int = 0,
+        stop: int | None = None,
+        sample_fps: float | None = None,
+        max_side: int | None = None,
+    ) -> None:
+        self.path, self.start, self.stop = str(path), start, stop
+        self.sample_fps, self.max_side = sample_fps, max_side
+        self.capture = open_capture(path)
+        self.fps = safe_fps(self.capture.get(cv2.CAP_PROP_FPS))
+        self.frames_read = 0
+        self.width = self.height = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Yields ``Frame`` objects in decode order, one at a time."""
+        try:
+            while self.stop is None or self.frames_read < self.stop:
+                index = self.frames_read
+                if index < self.start or not is_sampled(index, self.fps, self.sample_fps):
+                    if not self.capture.grab():
+                        return
+                    self.frames_read += 1
+                    continue
+                ok, bgr = self.capture.read()
+                if not ok or bgr is None:
                     return
-                index += 1
-                continue
-            ok, bgr = capture.read()
-            if not ok or bgr is None:
-                return
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            yield Frame(index=index, timestamp_ms=index * 1000.0 / fps, rgb=rgb)
-            index += 1
-    finally:
-        capture.release()
+                self.frames_read += 1
+                yield Frame(index=index, timestamp_ms=index * 1000.0 / self.fps, rgb=self._rgb(bgr))
+        finally:
+            self.capture.release()
+
+    def _rgb(self, bgr: np.ndarray) -> np.ndarray:
+        self.height, self.width = bgr.shape[:2]
+        longest = max(self.height, self.width)
+        if self.max_side is not None and longest > self.max_side:
+            scale = self.max_side / longest
+            size = (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
+            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def container_fps(path: str | Path) -> float:
-    """The frame rate the container reports, guarded by ``safe_fps``.
+def iter_frames(path: str | Path, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+    """Every frame ``[start, stop)`` at full size (see ``FrameReader``)."""
+    return iter(FrameReader(path, start, stop))
+
+
+class ContainerInfo(NamedTuple):
+    """What the container declares: hints for planning and progress bars.
+
+    Attributes:
+        fps: frame rate (``safe_fps`` of the declared one).
+        frame_count: declared frames; can be wrong, and is 0 when unknown.
+    """
+
+    fps: float
+    frame_count: int
+
+
+def probe(path: str | Path) -> ContainerInfo:
+    """Read the container's declared fps and frame count without decoding.
 
     Raises:
         UndecodableVideoError: the file cannot be opened.
     """
     capture = open_capture(path)
     try:
-        return safe_fps(capture.get(cv2.CAP_PROP_FPS))
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        return ContainerInfo(
+            fps=safe_fps(capture.get(cv2.CAP_PROP_FPS)),
+            frame_count=int(count) if math.isfinite(count) and count > 0 else 0,
+        )
     finally:
         capture.release()
