@@ -60,12 +60,13 @@ COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /opt/model /opt/model
 WORKDIR /app
 COPY analyzer/ analyzer/
+COPY api/ api/
 COPY server.py gunicorn.conf.py ./
 # Fail the build if any OpenCV but the headless one is installed, if cv2 does
 # not import in this image (which has no libGL), or if MediaPipe cannot make a
 # pose landmarker from the model. Then empty /tmp: what root leaves there
 # (matplotlib's cache) would be copied into the volume and block the app user.
-RUN python -m compileall -q analyzer server.py \
+RUN python -m compileall -q analyzer api server.py \
  && python -c "import ctypes.util, importlib.metadata as m, cv2; \
 assert ctypes.util.find_library('GL') is None, 'libGL is installed'; \
 names = {d.metadata['Name'].lower() for d in m.distributions()}; \

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 import server
 from analyzer import model
+from api.config import Config
 from tests.deploy_files import (
     ROOT,
     container,
@@ -63,10 +64,10 @@ def environ(request: pytest.FixtureRequest, task: dict[str, Any]) -> dict[str, s
     return env if request.param == "image" else {**env, **task_environment(task)}
 
 
-def service_config(environ: dict[str, str]) -> server.Config:
-    """``server.Config`` as the service reads it from ``environ``."""
+def service_config(environ: dict[str, str]) -> Config:
+    """``api.config.Config`` as the service reads it from ``environ``."""
     with environment(environ):
-        return server.Config()
+        return Config()
 
 
 def longest_request_s(environ: dict[str, str]) -> float:
@@ -158,6 +159,7 @@ def test_graceful_shutdown_fits_in_stop_timeout(task: dict[str, Any]) -> None:
 
 def test_task_environment_is_read_by_the_service(task: dict[str, Any]) -> None:
     code = [ROOT / "server.py", ROOT / "gunicorn.conf.py", *ROOT.glob("analyzer/**/*.py")]
+    code += ROOT.glob("api/**/*.py")
     sources = "\n".join(path.read_text() for path in code)
     unread = [
         name

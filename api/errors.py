@@ -1,0 +1,79 @@
+"""The one JSON error envelope, ``{"error": {"code", "message"}}``, for every error."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, jsonify
+from werkzeug.exceptions import HTTPException
+
+from analyzer.errors import (
+    AnalysisTimeoutError,
+    AnalyzerError,
+    ModelUnavailableError,
+    NotAVideoError,
+    PoolBusyError,
+    UndecodableVideoError,
+    UnknownPoseError,
+    WorkerCrashedError,
+)
+
+log = logging.getLogger("dancepose")
+
+#: HTTP status of each analyzer error.
+STATUS: dict[type[AnalyzerError], int] = {
+    UnknownPoseError: 400,
+    NotAVideoError: 415,
+    UndecodableVideoError: 422,
+    WorkerCrashedError: 500,
+    PoolBusyError: 503,
+    ModelUnavailableError: 503,
+    AnalysisTimeoutError: 504,
+}
+
+
+class ApiError(Exception):
+    """An error answered as JSON with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    """The one error envelope: ``{"error": {"code", "message"}}``."""
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def register_errors(app: Flask) -> None:
+    """Answer every error with the JSON envelope and never a stack trace."""
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(AnalyzerError)
+    def analyzer_error(exc: AnalyzerError):
+        status = STATUS.get(type(exc), 500)
+        headers = {"Retry-After": "5"} if isinstance(exc, PoolBusyError) else None
+        if status >= 500:
+            log.warning("analysis failed: %s: %s", exc.code, exc)
+        return error_response(status, exc.code, str(exc), headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name or "error"
+        if exc.code == 413:
+            limit = current_app.config["DANCEPOSE"].max_upload_mb
+            message = f"the upload is larger than the limit of {limit:g} MB"
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return error_response(exc.code or 500, code, message, headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error")
+        return error_response(500, "internal", "internal server error")
