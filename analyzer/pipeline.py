@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer.detectors import Detector, get_detectors
-from analyzer.landmarker import LandmarkJob, LandmarkRun
+from analyzer.jobs import LandmarkJob, LandmarkRun
 from analyzer.landmarks import to_pixels
 from analyzer.model import ModelInfo
 from analyzer.options import AnalysisOptions

@@ -33,7 +33,7 @@ from analyzer.errors import (
     UndecodableVideoError,
     WorkerCrashedError,
 )
-from analyzer.landmarker import LandmarkJob, LandmarkRun
+from analyzer.jobs import LandmarkJob, LandmarkRun
 from analyzer.model import ModelInfo
 
 _ERRORS: dict[str, type[AnalyzerError]] = {

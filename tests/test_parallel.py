@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analyzer.detectors import get_detectors
-from analyzer.landmarker import LandmarkJob
+from analyzer.jobs import LandmarkJob
 from analyzer.options import AnalysisOptions
 from analyzer.pipeline import analyze_video, build_result, plan_jobs, run_jobs
 from analyzer.video import is_sampled

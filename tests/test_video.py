@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from analyzer.errors import NotAVideoError, UndecodableVideoError
-from analyzer.landmarker import LandmarkJob, run_landmarker
+from analyzer.jobs import LandmarkJob
+from analyzer.landmarker import run_landmarker
 from analyzer.video import FALLBACK_FPS, iter_frames, safe_fps, sniff
 from tests.conftest import video
 

@@ -1,0 +1,78 @@
+"""What a landmark worker is asked to do and what it answers.
+
+Kept apart from ``analyzer.landmarker`` so that the processes that only
+plan jobs and read their results (the server, the CLI) never import
+MediaPipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LandmarkJob:
+    """Frames ``[start_frame, stop_frame)`` of one video to run the landmarker on.
+
+    Attributes:
+        video_path: local path of the video file.
+        start_frame: first frame whose landmarks are wanted (0-based).
+        stop_frame: frame to stop before; ``None`` reads to the end.
+        warmup_frames: frames before ``start_frame`` also run through the
+            landmarker (results dropped) so that its tracking has settled.
+        sample_fps: analyze at most this many frames per second
+            (``analyzer.video.is_sampled``); ``None`` analyzes every frame.
+    """
+
+    video_path: str
+    start_frame: int = 0
+    stop_frame: int | None = None
+    warmup_frames: int = 0
+    sample_fps: float | None = None
+
+
+@dataclass
+class LandmarkRun:
+    """Landmarks of the analyzed frames of one ``LandmarkJob``.
+
+    Attributes:
+        fps: frame rate used for timestamps (container's, guarded).
+        width: upright frame width in pixels (0 if no frame was decoded).
+        height: upright frame height in pixels.
+        frames_read: frames decoded from frame 0 to where the job stopped;
+            for a job that read to the end, the video's true frame count.
+        frame_indices: ``(n,) int64`` index of each analyzed frame.
+        timestamps_ms: ``(n,) float64`` timestamp of each analyzed frame in ms.
+        landmarks: ``(n, 33, 4) float32``; x, y normalized [0, 1], z in x's
+            scale, visibility [0, 1]; all NaN where no person was found.
+    """
+
+    fps: float
+    width: int
+    height: int
+    frames_read: int
+    frame_indices: np.ndarray
+    timestamps_ms: np.ndarray
+    landmarks: np.ndarray
+
+    @property
+    def frame_count(self) -> int:
+        """Number of analyzed frames."""
+        return int(self.frame_indices.shape[0])
+
+    @classmethod
+    def concatenate(cls, runs: list[LandmarkRun]) -> LandmarkRun:
+        """Join runs of consecutive frame ranges of one video, in order."""
+        last = runs[-1]
+        sized = [run for run in runs if run.width] or [last]
+        return cls(
+            fps=last.fps,
+            width=sized[0].width,
+            height=sized[0].height,
+            frames_read=max(run.frames_read for run in runs),
+            frame_indices=np.concatenate([run.frame_indices for run in runs]),
+            timestamps_ms=np.concatenate([run.timestamps_ms for run in runs]),
+            landmarks=np.concatenate([run.landmarks for run in runs]),
+        )
