@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SHARED := $(abspath ../shared)
 PORT ?= 8080
 
-.PHONY: run test lint accuracy deps clean
+.PHONY: run test lint accuracy bench deps clean
 
 # The virtual environment, rebuilt when a requirements file changes.
 # requirements.txt is a full lock installed with --no-deps (see its header).
@@ -33,6 +33,11 @@ test: deps $(VENV)/.installed lint
 accuracy: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 accuracy: $(VENV)/.installed
 	$(BIN)/python -m analyzer.evaluate $(SHARED)/labels/shared.csv $(SHARED)/videos
+
+# Throughput and memory against the naive loop (BENCHMARKS.md); about 30-40 min.
+bench: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
+bench: deps $(VENV)/.installed
+	$(BIN)/python -m analyzer.bench --videos $(SHARED)/videos
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
