@@ -9,6 +9,11 @@ compared with the labels. With ``--sample-fps``, a labelled frame that was
 not analyzed takes the decision of the nearest analyzed frame. Prints, per
 pose, overall and per video: labelled frames, true/false positives and
 negatives, precision, recall and F1.
+
+Every column named after an available pose is scored: the built-in ones
+(``shared/labels/shared.csv`` for the first three, ``tests/labels/poses.csv``
+for the pose library) and those of ``POSE_DEFINITIONS_DIR``; other columns
+are listed on stderr and left out.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import os
 import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from analyzer.detectors import available
@@ -93,6 +98,13 @@ def find_video(directory: Path, name: str) -> Path:
     return matches[0]
 
 
+def unscored_columns(path: Path) -> list[str]:
+    """Label columns that name no available pose (left out of the scores)."""
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return [column for column in header if column not in {"video", "frame", *available()}]
+
+
 def nearest(analyzed: list[int], frame: int) -> int:
     """The analyzed frame index closest to ``frame`` (the earlier on a tie).
 
@@ -116,7 +128,7 @@ def evaluate(
     labels = read_labels(labels_path)
     header = next(iter(labels.values()))[0].keys()
     poses = [pose for pose in available() if pose in header]
-    options = AnalysisOptions(**{**asdict(options), "poses": tuple(poses)})
+    options = replace(options, poses=tuple(poses))
 
     def run(name: str) -> tuple[str, AnalysisResult]:
         return name, analyze_video(find_video(videos, name), pool, options)
@@ -192,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         pool.close()
+    if unscored := unscored_columns(args.labels):
+        print(f"not a pose, left out: {', '.join(unscored)}", file=sys.stderr)
     print(format_table(results))
     if args.json:
         args.json.write_text(json.dumps(to_json(results), indent=2) + "\n")

@@ -43,14 +43,14 @@ def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-1)
 
 
-def joint_angle(landmarks: np.ndarray, a: Landmark, joint: Landmark, b: Landmark) -> np.ndarray:
-    """``(...)`` angle a-joint-b in the image plane, in degrees [0, 180].
+def angle_at(a: np.ndarray, joint: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(...)`` angle a-joint-b between ``(..., 2)`` points, in degrees [0, 180].
 
     180 is a straight limb (hip-knee-ankle of a straight leg); NaN where a
     segment has zero length.
     """
-    u = landmarks[..., a, :2] - landmarks[..., joint, :2]
-    v = landmarks[..., b, :2] - landmarks[..., joint, :2]
+    u = a - joint
+    v = b - joint
     norm = np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.sum(u * v, axis=-1) / np.where(norm > 0, norm, np.nan)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analyzer.detectors import Detector
 
 #: Width of the centred window over which detector scores are averaged, in
 #: ms. 50 ms averages each frame with its neighbours at 60 fps and above
@@ -29,7 +33,8 @@ class AnalysisOptions:
     """What to detect and how to decide.
 
     Attributes:
-        poses: detector names to run; ``None`` runs every registered one.
+        poses: detector names to run; ``None`` runs every registered one
+            and every one of ``custom_poses``.
         include_frames: add per-frame detail (timestamp, landmarks, scores).
         smoothing_ms: centred averaging window of scores, in ms (0 = none).
         enter_score: smoothed score at which a pose starts, in [0, 1].
@@ -38,6 +43,9 @@ class AnalysisOptions:
         sample_fps: analyze at most this many frames per second; ``None``
             analyzes every frame. Hits are reported for analyzed frames, and a
             segment spans the gaps between its analyzed frames.
+        custom_poses: detectors for this analysis only, besides the
+            registered ones (a request's own pose definitions); their names
+            must not be registered ones.
     """
 
     poses: tuple[str, ...] | None = None
@@ -47,6 +55,7 @@ class AnalysisOptions:
     exit_score: float = DEFAULT_EXIT_SCORE
     min_segment_ms: float = DEFAULT_MIN_SEGMENT_MS
     sample_fps: float | None = None
+    custom_poses: tuple[Detector, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.exit_score <= self.enter_score <= 1.0:

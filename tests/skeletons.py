@@ -29,6 +29,7 @@ ARMS = {
     "forward": {L.LEFT_ELBOW: (65, 255), L.LEFT_WRIST: (70, 262)},
     "bent_out": {L.LEFT_ELBOW: (190, 250), L.LEFT_WRIST: (190, 120)},
     "tilted_up": {L.LEFT_ELBOW: (170, 170), L.LEFT_WRIST: (280, 90)},
+    "akimbo": {L.LEFT_ELBOW: (150, 380), L.LEFT_WRIST: (70, 470)},
 }
 LEGS = {
     "straight": {L.LEFT_KNEE: (40, 650), L.LEFT_ANKLE: (40, 800)},
@@ -36,7 +37,19 @@ LEGS = {
     "squat": {L.LEFT_KNEE: (150, 560), L.LEFT_ANKLE: (90, 700)},
     "lifted": {L.LEFT_KNEE: (140, 600), L.LEFT_ANKLE: (0, 650)},
     "lunge": {L.LEFT_KNEE: (170, 620), L.LEFT_ANKLE: (150, 800)},
+    # the front leg of a deep lunge: thigh near horizontal, shin vertical
+    "front_knee": {L.LEFT_KNEE: (220, 560), L.LEFT_ANKLE: (220, 800)},
+    # a straight leg stretched out wide, as the back leg of a lunge
+    "extended": {L.LEFT_KNEE: (110, 650), L.LEFT_ANKLE: (180, 800)},
+    # knees bent out over the feet, heels down
+    "plie": {L.LEFT_KNEE: (130, 640), L.LEFT_ANKLE: (100, 800)},
+    # knee opened to the side, foot at the other (straight) leg's knee
+    "passe": {L.LEFT_KNEE: (160, 560), L.LEFT_ANKLE: (-20, 640)},
+    # foot kicked up behind: seen from the front the shin points away, knee down
+    "kick_back": {L.LEFT_KNEE: (45, 650), L.LEFT_ANKLE: (45, 690)},
 }
+#: Landmarks that ``torso_lean_deg`` tilts with the torso: everything above the hips.
+UPPER_BODY = {landmark for landmark in L if landmark < L.LEFT_HIP}
 MIRROR = {
     L.LEFT_EYE_INNER: L.RIGHT_EYE_INNER,
     L.LEFT_EYE: L.RIGHT_EYE,
@@ -61,6 +74,7 @@ def skeleton(
     facing: str = "front",
     mirrored: bool = False,
     lean_deg: float = 0.0,
+    torso_lean_deg: float = 0.0,
     visibility: float = 0.99,
 ) -> np.ndarray:
     """A ``(33, 4) float32`` pose in pixels.
@@ -73,6 +87,9 @@ def skeleton(
             camera facing them sees it) or ``back``.
         mirrored: flip the image horizontally (a selfie-mode video).
         lean_deg: rotate the whole body about the hip centre by this angle.
+        torso_lean_deg: tilt the upper body (head, shoulders, arms) about the
+            hip centre toward the person's left by this angle (negative:
+            toward their right), legs unmoved.
         visibility: visibility of every landmark.
     """
     side = 1.0 if facing == "front" else -1.0
@@ -97,14 +114,20 @@ def skeleton(
         points[heel] = (points[ankle][0], points[ankle][1] + 10)
         points[toe] = (points[ankle][0] + 20 * side, points[ankle][1] + 15)
     out = np.zeros((33, 4), dtype=np.float32)
-    theta = np.radians(lean_deg)
-    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    rot, torso_rot = _rotation(lean_deg), _rotation(side * torso_lean_deg)
     for landmark, (dx, y) in points.items():
-        x, yy = rot @ np.array([dx, y - 500.0])
+        offset = np.array([dx, y - 500.0])
+        x, yy = rot @ (torso_rot @ offset if landmark in UPPER_BODY else offset)
         out[landmark] = (CENTRE + x, 500.0 + yy, 0.0, visibility)
     if mirrored:
         out[:, 0] = SIZE - out[:, 0]
     return out
+
+
+def _rotation(degrees: float) -> np.ndarray:
+    """2 x 2 rotation in image coordinates (y down): positive turns "up" toward +x."""
+    theta = np.radians(degrees)
+    return np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
 
 
 #: Every way to see the same body: facing the camera or away, mirrored or not.

@@ -11,19 +11,23 @@ frame, where ``HIT_SCORE`` (0.5) and above is a hit (the frame matches the
 pose's definition) and the distance from 0.5 says how clearly, or NaN where
 the landmarks the pose depends on are not visible enough to judge (no hit).
 
-Detectors register themselves with ``@register``; every module in
-``analyzer/detectors/`` is imported when the package is, so adding a pose is
-one new module (plus its tests).
+Every built-in pose is a declarative definition (``analyzer/poses/*.json``)
+that ``analyzer.detectors.library`` compiles (``analyzer.definitions``) and
+registers with ``register_detector``, so adding a pose is one new JSON file
+(plus its tests). A pose the format cannot express can still be a Python
+function decorated with ``@register`` in a module of ``analyzer/detectors/``
+(every module there is imported when the package is).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from analyzer.errors import UnknownPoseError
+from analyzer.errors import PoseDefinitionError, UnknownPoseError
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 
@@ -39,11 +43,14 @@ class Detector:
         name: the pose key used in the JSON output (``t_pose``).
         description: one sentence of what a person would see.
         score: the scoring function (see the module docstring).
+        definition: the declarative definition it was compiled from
+            (``analyzer.definitions``), or ``None`` for a Python detector.
     """
 
     name: str
     description: str
     score: ScoreFn
+    definition: dict[str, Any] | None = None
 
     def detect(self, landmarks: np.ndarray) -> float | None:
         """Judge one frame: its score if it is a hit, else ``None``.
@@ -66,12 +73,27 @@ def register(name: str, description: str) -> Callable[[ScoreFn], ScoreFn]:
     """
 
     def decorator(fn: ScoreFn) -> ScoreFn:
-        if name in _REGISTRY:
-            raise ValueError(f"detector {name!r} is registered twice")
-        _REGISTRY[name] = Detector(name=name, description=description, score=fn)
+        register_detector(Detector(name=name, description=description, score=fn))
         return fn
 
     return decorator
+
+
+def register_detector(detector: Detector) -> None:
+    """Register a detector (a compiled definition, or via ``register``).
+
+    Registering the same definition again under its name does nothing, so
+    loading a directory of definitions twice in one process is harmless.
+
+    Raises:
+        ValueError: another detector is already registered under the name.
+    """
+    existing = _REGISTRY.get(detector.name)
+    if existing is not None:
+        if existing.definition is not None and existing.definition == detector.definition:
+            return
+        raise ValueError(f"detector {detector.name!r} is registered twice")
+    _REGISTRY[detector.name] = detector
 
 
 def available() -> list[str]:
@@ -79,22 +101,33 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_detectors(names: Iterable[str] | None = None) -> list[Detector]:
-    """The detectors for ``names`` (all registered ones when ``None``), in
-    the given order without duplicates.
+def get_detectors(names: Iterable[str] | None = None, extra: Iterable[Detector] = ()) -> list[Detector]:
+    """The detectors for ``names`` (all registered ones and ``extra`` when
+    ``None``), in the given order without duplicates.
+
+    Args:
+        names: pose names to run, registered or in ``extra``.
+        extra: detectors available to this call only (a request's own pose
+            definitions), after the registered ones; their names must not
+            be registered.
 
     Raises:
         UnknownPoseError: a name is not registered; the message lists the
             valid names.
+        PoseDefinitionError: an ``extra`` detector reuses a registered name.
     """
+    pool = dict(_REGISTRY)
+    for detector in extra:
+        if detector.name in pool:
+            raise PoseDefinitionError(f"pose {detector.name!r} is already defined; choose another name")
+        pool[detector.name] = detector
+    valid = ", ".join(sorted(pool))
     if names is None:
-        return [_REGISTRY[name] for name in available()]
+        return [pool[name] for name in sorted(pool)]
     chosen = list(dict.fromkeys(name.strip() for name in names if name.strip()))
-    unknown = [name for name in chosen if name not in _REGISTRY]
+    unknown = [name for name in chosen if name not in pool]
     if unknown:
-        raise UnknownPoseError(
-            f"unknown pose(s): {', '.join(unknown)}; valid poses are: {', '.join(available())}"
-        )
+        raise UnknownPoseError(f"unknown pose(s): {', '.join(unknown)}; valid poses are: {valid}")
     if not chosen:
-        raise UnknownPoseError(f"no pose given; valid poses are: {', '.join(available())}")
-    return [_REGISTRY[name] for name in chosen]
+        raise UnknownPoseError(f"no pose given; valid poses are: {valid}")
+    return [pool[name] for name in chosen]
