@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -20,7 +19,7 @@ from analyzer.errors import AnalyzerError
 from analyzer.options import DEFAULT_MIN_SEGMENT_MS, DEFAULT_SMOOTHING_MS, AnalysisOptions
 from analyzer.pipeline import analyze_video
 from analyzer.pool import LandmarkPool
-from analyzer.video import probe
+from analyzer.video import frames_to_analyze
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,17 +69,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _frames_to_analyze(path: str, sample_fps: float | None) -> int | None:
-    """Expected number of analyzed frames, from the container's declared count."""
-    try:
-        info = probe(path)
-    except AnalyzerError:
-        return None
-    if not info.frame_count:
-        return None
-    return math.ceil(info.frame_count * min(1.0, (sample_fps or info.fps) / info.fps))
-
-
 def _fail(exc: Exception) -> int:
     """Print the error envelope to stdout; returns exit status 1."""
     code = getattr(exc, "code", "bad_input")
@@ -104,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc)
     pool = LandmarkPool(max(1, args.workers))
     bar = tqdm(
-        total=_frames_to_analyze(args.video, args.sample_fps),
+        total=frames_to_analyze(args.video, args.sample_fps),
         unit="frame",
         file=sys.stderr,
         disable=args.no_progress,

@@ -1,42 +1,77 @@
-"""Analysis options from request fields, validated."""
+"""Request fields of ``POST /analyze``, validated with the contract's model
+(``api.schemas.AnalyzeOptions``), and the analysis options they make."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from collections.abc import Mapping
+
+from pydantic import ValidationError
 
 from analyzer import AnalysisOptions
+from analyzer.definitions import parse_selection
+from analyzer.detectors import Detector, get_detectors
+from analyzer.errors import PoseDefinitionError
 from api.config import Config
 from api.errors import ApiError
+from api.schemas import AnalyzeOptions
 
 
-def _float_arg(args: Any, name: str, default: Any, *, positive: bool = False) -> Any:
-    value = args.get(name)
-    if value in (None, ""):
-        return default
+def _message(error: ValidationError) -> str:
+    """One line per invalid field: ``name: what is wrong, got 'value'``."""
+    lines = []
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item["loc"])
+        what = str(item["ctx"]["error"]) if item["type"] == "value_error" else item["msg"]
+        lines.append(f"{name}: {what[0].lower()}{what[1:]}, got {item['input']!r}")
+    return "; ".join(lines)
+
+
+def parse_fields(values: Mapping[str, str]) -> AnalyzeOptions:
+    """Validate the request's fields (query parameters and form fields as
+    one mapping, such as ``request.values``; unknown names are ignored).
+
+    Raises:
+        ApiError: 400 ``bad_parameter`` naming each invalid field.
+    """
+    given = {name: values[name] for name in AnalyzeOptions.model_fields if name in values}
     try:
-        number = float(value)
-    except ValueError:
-        raise ApiError(400, "bad_parameter", f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ApiError(400, "bad_parameter", f"{name} must be a finite number {bound}, got {value!r}")
-    return number
+        return AnalyzeOptions.model_validate(given)
+    except ValidationError as exc:
+        raise ApiError(400, "bad_parameter", _message(exc)) from None
 
 
-def parse_options(args: Any, config: Config) -> AnalysisOptions:
-    """Analysis options from query or form fields: ``poses`` (comma-separated),
-    ``include`` (``frames``), ``smoothing_ms``, ``min_segment_ms``,
-    ``sample_fps`` (default ``config.sample_fps``)."""
-    poses = args.get("poses")
-    include = {part.strip() for part in (args.get("include") or "").split(",") if part.strip()}
-    if include - {"frames"}:
-        raise ApiError(400, "bad_parameter", "include accepts only 'frames'")
+def analysis_options(fields: AnalyzeOptions, config: Config) -> AnalysisOptions:
+    """The analysis the fields ask for; ``sample_fps`` defaults to
+    ``config.sample_fps``. Frames are included for ``annotate`` too, which
+    draws them."""
     defaults = AnalysisOptions()
+    names, custom = requested_poses(fields.poses)
     return AnalysisOptions(
-        poses=tuple(poses.split(",")) if poses is not None else None,
-        include_frames="frames" in include,
-        smoothing_ms=_float_arg(args, "smoothing_ms", defaults.smoothing_ms),
-        min_segment_ms=_float_arg(args, "min_segment_ms", defaults.min_segment_ms),
-        sample_fps=_float_arg(args, "sample_fps", config.sample_fps, positive=True),
+        poses=names,
+        custom_poses=custom,
+        include_frames=wants_frames(fields) or fields.annotate,
+        smoothing_ms=defaults.smoothing_ms if fields.smoothing_ms is None else fields.smoothing_ms,
+        min_segment_ms=defaults.min_segment_ms if fields.min_segment_ms is None else fields.min_segment_ms,
+        sample_fps=config.sample_fps if fields.sample_fps is None else fields.sample_fps,
     )
+
+
+def requested_poses(value: str | None) -> tuple[tuple[str, ...] | None, tuple[Detector, ...]]:
+    """The ``poses`` field: comma-separated names, or JSON of pose names and
+    definitions (``analyzer.definitions.parse_selection``), checked now.
+
+    Raises:
+        ApiError: 400 ``invalid_pose_definition``, saying where the JSON is wrong.
+        UnknownPoseError: a name is neither available nor defined in the request.
+    """
+    try:
+        names, custom = parse_selection(value, "poses")
+        get_detectors(names, extra=custom)
+    except PoseDefinitionError as exc:
+        raise ApiError(400, exc.code, str(exc)) from None
+    return names, custom
+
+
+def wants_frames(fields: AnalyzeOptions) -> bool:
+    """Whether the response keeps ``frames`` (``include=frames``)."""
+    return "frames" in {part.strip() for part in (fields.include or "").split(",")}

@@ -1,40 +1,101 @@
-"""The endpoints: views of a few lines over ``analyzer``."""
+"""The endpoints: views of a few lines over ``analyzer``, each in the
+OpenAPI document (``api.openapi``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from dataclasses import replace
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.utils import secure_filename
 
 from analyzer import analyze_video
+from analyzer.overlay import overlay_from_result
+from analyzer.video import frames_to_analyze
+from api.annotated import annotated_video_field
 from api.config import Config
 from api.errors import ApiError
-from api.params import parse_options
+from api.openapi import API_KEY, UNAUTHORIZED, responses, spec
+from api.params import analysis_options, parse_fields, wants_frames
+from api.schemas import AnalysisResponse, AnalyzeForm, AnalyzeOptions, HealthResponse
 from api.uploads import saved_upload
 
 bp = Blueprint("api", __name__)
 
 
 @bp.get("/health")
-def health():
+@spec.validate(resp=responses(HealthResponse), tags=["service"], operation_id="health")
+def health() -> Response:
     """Liveness for the load balancer: no model, no disk, no pool."""
     return jsonify({"status": "ok"})
 
 
 @bp.post("/analyze")
-def analyze():
-    """Analyze an uploaded video (multipart field ``video`` or ``file``)."""
+@spec.validate(
+    query=AnalyzeOptions,
+    form=AnalyzeForm,
+    resp=responses(
+        AnalysisResponse,
+        HTTP_400="`missing_file` (no file in field `video` or `file`), `unknown_pose` (lists the "
+        "valid names), `invalid_pose_definition` (says where the JSON of `poses` is wrong), "
+        "`bad_parameter` (names the field).",
+        HTTP_401=UNAUTHORIZED,
+        HTTP_413="`request_entity_too_large`: the upload is larger than `MAX_UPLOAD_MB`. "
+        "`video_too_large`: longer than `MAX_VIDEO_SECONDS` or `MAX_FRAMES`, or frames larger than "
+        "`MAX_FRAME_PIXELS`.",
+        HTTP_415="`not_a_video`: the content (not the name) is not a video container.",
+        HTTP_422="`undecodable_video`: a video container with no decodable frame.",
+        HTTP_500="`internal` (an unexpected failure), `worker_crashed` (an analysis process died), "
+        "`annotation_failed` (the annotated video could not be rendered).",
+        HTTP_429="`too_many_requests`: past `RATE_LIMIT` uploads from this address; retry after "
+        "the `Retry-After` seconds.",
+        HTTP_503="`busy`: `MAX_PENDING_ANALYSES` are running or waiting, or every analysis worker "
+        "(or annotated-video renderer) stayed busy for `QUEUE_WAIT_S`; retry after the "
+        "`Retry-After` seconds. `model_unavailable`: no pose model.",
+        HTTP_504="`analysis_timeout`: the analysis (or the rendering) ran past `ANALYSIS_TIMEOUT_S`.",
+    ),
+    tags=["analysis"],
+    operation_id="analyze",
+    security=API_KEY,
+    skip_validation=True,
+)
+def analyze() -> Response:
+    """Analyze an uploaded video.
+
+    Send the video as `multipart/form-data` field `video` (or `file`); the
+    options may be query parameters or form fields. The answer comes when the
+    analysis is done; `GET /progress/{progress_id}` reports on it meanwhile.
+    """
     upload = request.files.get("video") or request.files.get("file")
     if upload is None:
         raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
     config: Config = current_app.config["DANCEPOSE"]
-    options = parse_options(request.values, config)
+    fields = parse_fields(request.values)
+    options = analysis_options(fields, config)
+    board = current_app.extensions["dancepose.progress"]
     with saved_upload(upload, config.upload_dir) as path:
-        result = analyze_video(
-            path,
-            current_app.extensions["dancepose.pool"],
-            options,
-            filename=secure_filename(upload.filename or "") or "upload",
-            timeout_s=config.analysis_timeout_s,
-            wait_s=config.queue_wait_s,
-        )
-    return jsonify(result.to_dict())
+        expected = frames_to_analyze(path, options.sample_fps) if fields.progress_id else None
+        with board.track(fields.progress_id, expected) as progress:
+            result = analyze_video(
+                path,
+                current_app.extensions["dancepose.pool"],
+                options,
+                filename=secure_filename(upload.filename or "") or "upload",
+                timeout_s=config.analysis_timeout_s,
+                wait_s=config.queue_wait_s,
+                limits=config.video_limits,
+                on_progress=progress.update,
+            )
+            annotated = None
+            if fields.annotate:
+                progress.stage = "rendering"
+                annotated = current_app.extensions["dancepose.annotator"].render(
+                    path,
+                    overlay_from_result(result),
+                    timeout_s=config.analysis_timeout_s,
+                    wait_s=config.queue_wait_s,
+                )
+    # Frames were kept for the drawing; they are JSON only when asked for.
+    body = (result if wants_frames(fields) else replace(result, frames=None)).to_dict()
+    if annotated is not None:
+        body["annotated_video"] = annotated_video_field(*annotated)
+    return jsonify(body)

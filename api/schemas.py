@@ -1,0 +1,234 @@
+"""The JSON contract as pydantic models: what requests may carry and what
+every response looks like. ``api.openapi`` turns them into the OpenAPI
+document; ``api.params`` validates requests with them; the tests check real
+responses against the document. Response models forbid unknown fields, so a
+field added to a response without its model fails the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from spectree.model_adapter.pydantic_adapter import BaseFile
+
+#: A client-chosen id under which ``GET /progress/{progress_id}`` reports an analysis.
+PROGRESS_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+#: The id of an annotated video (``secrets.token_urlsafe(18)``: 144 random bits).
+VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{24}$"
+
+NonNegativeMs = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def _omittable(schema: dict[str, Any]) -> None:
+    """JSON schema of a model whose ``None``-default fields may be left out
+    but are never ``null``: drop their ``null`` branch and their default."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+            branches = [branch for branch in prop.pop("anyOf", []) if branch != {"type": "null"}]
+            if len(branches) == 1:
+                prop.update(branches[0])
+            elif branches:
+                prop["anyOf"] = branches
+
+
+class AnalyzeOptions(BaseModel):
+    """Options of ``POST /analyze``, as query parameters or as form fields
+    next to the file (a query parameter wins over a form field of the same
+    name). An empty value means the default."""
+
+    model_config = ConfigDict(json_schema_extra=_omittable)
+
+    poses: str | None = Field(
+        default=None,
+        description="Comma-separated pose names to detect (default: every pose of `GET /poses`), "
+        "or JSON when it starts with `[` or `{`: one pose definition, or an array of pose names "
+        "and definitions (see `definition_schema` of `GET /poses`). An unknown name is a 400 "
+        "`unknown_pose` that lists the valid ones; a wrong definition a 400 `invalid_pose_definition`.",
+        examples=["t_pose,arms_up"],
+    )
+    include: str | None = Field(
+        default=None,
+        description="`frames` adds `frames`: per frame its index, timestamp, 33 landmarks "
+        "and each detector's score.",
+        examples=["frames"],
+    )
+    smoothing_ms: NonNegativeMs | None = Field(
+        default=None, description="Width of the centred window that averages scores, in ms (default 50)."
+    )
+    min_segment_ms: NonNegativeMs | None = Field(
+        default=None, description="Shortest run of frames reported as a segment, in ms (default 100)."
+    )
+    sample_fps: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="Analyze at most this many frames per second (default: every frame, "
+        "or the server's `SAMPLE_FPS`).",
+    )
+    annotate: bool = Field(
+        default=False,
+        description="`1` or `true`: also render an H.264 MP4 with the skeleton and the current "
+        "poses drawn on every frame; the response's `annotated_video.url` serves it for a limited time.",
+    )
+    progress_id: str | None = Field(
+        default=None,
+        pattern=PROGRESS_ID_PATTERN,
+        description="A random id chosen by the client (8-64 characters of `A-Z a-z 0-9 _ -`); "
+        "while the analysis runs, `GET /progress/{progress_id}` reports how far it is.",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("annotate", mode="before")
+    @classmethod
+    def _no_annotate(cls, value: Any) -> Any:
+        return False if value is None else value
+
+    @field_validator("include")
+    @classmethod
+    def _only_frames(cls, value: str | None) -> str | None:
+        if value is not None and {part.strip() for part in value.split(",") if part.strip()} - {"frames"}:
+            raise ValueError("include accepts only 'frames'")
+        return value
+
+
+class AnalyzeForm(AnalyzeOptions):
+    """The ``multipart/form-data`` body of ``POST /analyze``: the video
+    (field ``video``, or ``file``) and, optionally, the options as fields."""
+
+    video: BaseFile | None = Field(
+        default=None,
+        description="The video file (MP4, MOV, AVI, MKV, WebM), judged by its content. Required, "
+        "here or as `file`; without it: 400 `missing_file`.",
+    )
+    file: BaseFile | None = Field(default=None, description="Another name for `video`.")
+
+
+class StrictModel(BaseModel):
+    """Base of response models: unknown fields are an error (so a field added
+    to a response without its model fails the tests), and a field with a
+    ``None`` default may be left out but is never ``null``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_omittable)
+
+
+class ErrorBody(StrictModel):
+    """What went wrong, for programs (``code``) and people (``message``)."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. `not_a_video`.")
+    message: str = Field(description="Human-readable explanation; never a stack trace.")
+
+
+class ErrorResponse(StrictModel):
+    """The one error envelope of every endpoint."""
+
+    error: ErrorBody
+
+
+class HealthResponse(StrictModel):
+    """Liveness: the process answers."""
+
+    status: str = Field(description="Always `ok`.", examples=["ok"])
+
+
+class VideoInfo(StrictModel):
+    """The analyzed video."""
+
+    filename: str = Field(description="The client's file name, for display only.")
+    width: int = Field(gt=0, description="Upright frame width in pixels.")
+    height: int = Field(gt=0, description="Upright frame height in pixels.")
+    fps: float = Field(gt=0, description="Frame rate used for timestamps.")
+    frame_count: int = Field(ge=0, description="Frames actually decoded.")
+    duration_s: float = Field(ge=0, description="`frame_count / fps`, in seconds.")
+
+
+class ModelInfo(StrictModel):
+    """The pose model the landmarks come from."""
+
+    name: str = Field(examples=["pose_landmarker_full"])
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class PoseSummary(StrictModel):
+    """How much of the video a pose was held."""
+
+    pose: str
+    frames_detected: int = Field(ge=0)
+    duration_s: float = Field(ge=0, description="Seconds the pose was held.")
+    ratio: float = Field(ge=0, le=1, description="`frames_detected / processed_frames`.")
+
+
+class Segment(StrictModel):
+    """A run of frames in which a pose is held (at least `min_segment_ms` long)."""
+
+    pose: str
+    start_frame: int = Field(ge=0, description="First frame index, inclusive.")
+    end_frame: int = Field(ge=0, description="Last frame index, inclusive.")
+    start_ms: int = Field(ge=0, description="Timestamp of `start_frame`, in ms.")
+    end_ms: int = Field(ge=0, description="Timestamp of `end_frame`, in ms.")
+
+
+Landmark = Annotated[
+    list[float],
+    Field(
+        min_length=4,
+        max_length=4,
+        description="`[x, y, z, visibility]`: x and y normalized to [0, 1] of the frame's width "
+        "and height (slightly outside when a joint is out of frame), z in x's scale, visibility in [0, 1].",
+    ),
+]
+
+
+class FrameDetail(StrictModel):
+    """One analyzed frame (``include=frames``)."""
+
+    frame_index: int = Field(ge=0, description="0-based index in decode order.")
+    timestamp_ms: float = Field(ge=0)
+    landmarks: Annotated[list[Landmark], Field(min_length=33, max_length=33)] | None = Field(
+        description="The 33 BlazePose landmarks in MediaPipe's order, or `null` without a person."
+    )
+    scores: dict[str, float | None] = Field(
+        description="Each detector's raw score in [0, 1]; `null` where it could not judge."
+    )
+
+
+class AnnotatedVideo(StrictModel):
+    """Where to fetch the annotated MP4 (``annotate=1``)."""
+
+    url: str = Field(
+        description="Path of `GET /annotated/{video_id}.mp4`, relative to the service's base URL.",
+        examples=["/annotated/Xq3v0cN2mB8wYk1pTzR6aLdE.mp4"],
+    )
+    expires_in_s: float = Field(gt=0, description="Seconds until the file is deleted.")
+
+
+class AnalysisResponse(StrictModel):
+    """The result of ``POST /analyze`` (and of ``python -m analyzer``)."""
+
+    video: VideoInfo
+    model: ModelInfo
+    total_frames: int = Field(ge=0, description="Frames decoded.")
+    processed_frames: int = Field(ge=0, description="Frames run through the landmarker.")
+    frames_with_person: int = Field(ge=0)
+    detected_poses: dict[str, list[int]] = Field(
+        description="Pose -> frame indices where the smoothed decision is on; every requested "
+        "pose is a key (`[]` when never seen)."
+    )
+    pose_summary: list[PoseSummary]
+    segments: list[Segment] = Field(description="Ordered by start frame, then pose.")
+    processing_s: float = Field(ge=0, description="Wall time of the analysis, in seconds.")
+    frames: list[FrameDetail] = Field(default=None, description="Only with `include=frames`.")
+    annotated_video: AnnotatedVideo = Field(default=None, description="Only with `annotate=1`.")
+
+
+class ProgressResponse(StrictModel):
+    """How far an analysis is."""
+
+    stage: str = Field(description="`analyzing`, then `rendering` with `annotate=1`.")
+    frames_done: int = Field(ge=0, description="Frames analyzed so far.")
+    frames_total: int | None = Field(
+        ge=0, description="Frames expected, from the container's header; `null` when it does not say."
+    )
