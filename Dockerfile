@@ -63,9 +63,11 @@ COPY analyzer/ analyzer/
 COPY api/ api/
 COPY server.py gunicorn.conf.py ./
 # Fail the build if any OpenCV but the headless one is installed, if cv2 does
-# not import in this image (which has no libGL), or if MediaPipe cannot make a
-# pose landmarker from the model. Then empty /tmp: what root leaves there
-# (matplotlib's cache) would be copied into the volume and block the app user.
+# not import in this image (which has no libGL), if MediaPipe cannot make a
+# pose landmarker from the model, if PyAV cannot encode H.264 (annotated
+# videos), or if the web page's files are missing. Then empty /tmp: what root
+# leaves there (matplotlib's cache) would be copied into the volume and block
+# the app user.
 RUN python -m compileall -q analyzer api server.py \
  && python -c "import ctypes.util, importlib.metadata as m, cv2; \
 assert ctypes.util.find_library('GL') is None, 'libGL is installed'; \
@@ -76,6 +78,8 @@ print('cv2', cv2.__version__, 'imports; OpenCV packages:', sorted(n for n in nam
  && python -c "import os, pathlib; from analyzer.landmarker import create_landmarker; \
 create_landmarker(pathlib.Path(os.environ['POSE_MODEL_PATH']).read_bytes()).close(); \
 print('pose landmarker loads', os.environ['POSE_MODEL_PATH'])" \
+ && python -c "import av; av.codec.Codec('libx264', 'w'); print('PyAV', av.__version__, 'encodes H.264')" \
+ && test -f api/static/index.html \
  && find /tmp -mindepth 1 -delete
 USER 10001:10001
 EXPOSE 8080

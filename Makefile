@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SHARED := $(abspath ../shared)
 PORT ?= 8080
 
-.PHONY: run test lint accuracy bench deps clean
+.PHONY: run test lint accuracy bench load deps clean
 
 # The virtual environment, rebuilt when a requirements file changes.
 # requirements.txt is a full lock installed with --no-deps (see its header).
@@ -16,10 +16,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# System packages the tests need (ffmpeg makes test videos); Debian, as root.
+# System packages the tests need (ffmpeg makes test videos; chromium, at
+# /usr/bin/chromium, runs the web page's browser tests); Debian, as root.
 deps:
-	@command -v ffmpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; }
+	@missing=""; command -v ffmpeg >/dev/null || missing="ffmpeg"; \
+	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  [ -z "$$missing" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }
 
 run: $(VENV)/.installed
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py server:app
@@ -38,6 +41,12 @@ accuracy: $(VENV)/.installed
 bench: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 bench: deps $(VENV)/.installed
 	$(BIN)/python -m analyzer.bench --videos $(SHARED)/videos
+
+# N clients upload while one probes /health (infra/locustfile.py); BENCHMARKS.md.
+load: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
+load: export LOAD_VIDEO ?= $(SHARED)/videos/arm_raise_jumps_phone_portrait_352x640.mp4
+load: $(VENV)/.installed
+	infra/load-test.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -8,6 +8,8 @@ whole server shares one pool and the event loop only waits on pipes.
 import os
 import threading
 
+from api.logs import LOGCONFIG
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
 worker_class = "gevent"
 workers = 1
@@ -26,6 +28,9 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+#: JSON lines on stdout (api/logs.py); access lines carry the request ID.
+logconfig_dict = LOGCONFIG
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
 
 
 def post_worker_init(worker):

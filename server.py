@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask
 
 from analyzer import LandmarkPool
+from api import admission, annotated, logs, openapi, poses, progress, security, web
 from api.config import Config
 from api.errors import register_errors
 from api.routes import bp
@@ -33,8 +34,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config or {})
     config: Config = app.config["DANCEPOSE"]
     app.config["MAX_CONTENT_LENGTH"] = int(config.max_upload_mb * 1024 * 1024)
+    # before_request order: request ID, API key and rate limit, then admission.
+    logs.init_app(app)
+    app.extensions["dancepose.limiter"] = security.init_app(app, config)
+    admission.init_app(app, config)
     app.extensions["dancepose.pool"] = LandmarkPool(config.workers)
     app.register_blueprint(bp)
+    app.extensions["dancepose.progress"] = progress.ProgressBoard()
+    app.extensions["dancepose.annotator"] = annotated.Annotator.from_config(config)
+    for blueprint in (progress.bp, annotated.bp, openapi.bp, web.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(poses.bp)
     register_errors(app)
     return app
 

@@ -28,6 +28,13 @@ class UndecodableVideoError(AnalyzerError):
     code = "undecodable_video"
 
 
+class VideoTooLargeError(AnalyzerError):
+    """The video is past a configured limit: duration, frame count or frame
+    size in pixels (``analyzer.limits.VideoLimits``)."""
+
+    code = "video_too_large"
+
+
 class ModelUnavailableError(AnalyzerError):
     """The pose model file is missing, corrupt or cannot be downloaded."""
 
@@ -50,3 +57,17 @@ class PoolBusyError(AnalyzerError):
     """Every landmark worker is busy and the wait for one timed out."""
 
     code = "busy"
+
+
+class AnnotationError(AnalyzerError):
+    """The annotated video could not be rendered."""
+
+    code = "annotation_failed"
+
+
+class PoseDefinitionError(AnalyzerError, ValueError):
+    """A pose definition (``analyzer.definitions``) is not valid: bad JSON,
+    not valid under the published schema, or inconsistent. The message says
+    where (source, line, column and JSON path) and what is wrong."""
+
+    code = "invalid_pose_definition"

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analyzer.limits import VideoLimits
+
 
 @dataclass(frozen=True)
 class LandmarkJob:
@@ -24,6 +26,7 @@ class LandmarkJob:
             landmarker (results dropped) so that its tracking has settled.
         sample_fps: analyze at most this many frames per second
             (``analyzer.video.is_sampled``); ``None`` analyzes every frame.
+        limits: the video limits the decoder enforces (``None``: none).
     """
 
     video_path: str
@@ -31,6 +34,7 @@ class LandmarkJob:
     stop_frame: int | None = None
     warmup_frames: int = 0
     sample_fps: float | None = None
+    limits: VideoLimits | None = None
 
 
 @dataclass

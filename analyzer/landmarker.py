@@ -112,6 +112,7 @@ def run_landmarker(
     Raises:
         UndecodableVideoError: the video cannot be opened, or not a single
             frame of it decodes from frame 0.
+        VideoTooLargeError: the decoded video is past ``job.limits``.
     """
     reader = FrameReader(
         job.video_path,
@@ -119,6 +120,7 @@ def run_landmarker(
         stop=job.stop_frame,
         sample_fps=job.sample_fps,
         max_side=MAX_SIDE,
+        limits=job.limits,
     )
     indices: list[int] = []
     timestamps: list[float] = []

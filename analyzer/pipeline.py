@@ -22,6 +22,7 @@ import numpy as np
 from analyzer.detectors import Detector, get_detectors
 from analyzer.jobs import LandmarkJob, LandmarkRun
 from analyzer.landmarks import to_pixels
+from analyzer.limits import VideoLimits
 from analyzer.model import ModelInfo
 from analyzer.options import AnalysisOptions
 from analyzer.pool import LandmarkPool
@@ -40,20 +41,30 @@ MIN_CHUNK_FRAMES = 150
 WARMUP_MS = 500.0
 
 
-def plan_jobs(path: str | Path, workers: int, sample_fps: float | None) -> list[LandmarkJob]:
+def plan_jobs(
+    path: str | Path, workers: int, sample_fps: float | None, limits: VideoLimits | None = None
+) -> list[LandmarkJob]:
     """Split a video into up to ``workers`` consecutive frame ranges.
 
     The split uses the container's declared frame count; the last range reads
     to the real end, so a wrong count costs balance, never frames.
+
+    Raises:
+        UndecodableVideoError: the file cannot be opened.
+        VideoTooLargeError: the declared size or length is past ``limits``.
     """
     info = probe(path)
+    if limits is not None:
+        limits.check_declared(info)
     chunks = min(workers, info.frame_count // MIN_CHUNK_FRAMES)
     if chunks <= 1:
-        return [LandmarkJob(str(path), sample_fps=sample_fps)]
+        return [LandmarkJob(str(path), sample_fps=sample_fps, limits=limits)]
     bounds = [round(i * info.frame_count / chunks) for i in range(chunks)] + [None]
     warmup = math.ceil(WARMUP_MS * info.fps / 1000.0)
     return [
-        LandmarkJob(str(path), start, stop, warmup_frames=warmup if start else 0, sample_fps=sample_fps)
+        LandmarkJob(
+            str(path), start, stop, warmup_frames=warmup if start else 0, sample_fps=sample_fps, limits=limits
+        )
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
     ]
 
@@ -110,6 +121,7 @@ def analyze_video(
     filename: str | None = None,
     timeout_s: float | None = None,
     wait_s: float | None = None,
+    limits: VideoLimits | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> AnalysisResult:
     """Analyze one video file.
@@ -121,20 +133,23 @@ def analyze_video(
         filename: name to report (default: the file's own name).
         timeout_s: time limit of each worker's share, in seconds.
         wait_s: how long to wait for a free worker, in seconds.
+        limits: largest video accepted (checked on the container, then while decoding).
         on_progress: called with the number of frames analyzed so far.
 
     Raises:
         UnknownPoseError: ``options.poses`` names an unregistered pose.
+        PoseDefinitionError: a custom pose reuses a registered name.
         NotAVideoError: the content is not a video container.
         UndecodableVideoError: no frame decodes.
+        VideoTooLargeError: the video is past ``limits``.
         PoolBusyError, AnalysisTimeoutError, WorkerCrashedError,
         ModelUnavailableError: see ``LandmarkPool.run``.
     """
     started = time.perf_counter()
     options = options or AnalysisOptions()
-    detectors = get_detectors(options.poses)
+    detectors = get_detectors(options.poses, extra=options.custom_poses)
     sniff(path)
-    jobs = plan_jobs(path, pool.size, options.sample_fps)
+    jobs = plan_jobs(path, pool.size, options.sample_fps, limits)
     run = run_jobs(pool, jobs, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
     return build_result(
         run, detectors, options, pool.model, filename=filename or Path(path).name, started=started

@@ -31,13 +31,15 @@ from analyzer.errors import (
     NotAVideoError,
     PoolBusyError,
     UndecodableVideoError,
+    VideoTooLargeError,
     WorkerCrashedError,
 )
 from analyzer.jobs import LandmarkJob, LandmarkRun
 from analyzer.model import ModelInfo
 
 _ERRORS: dict[str, type[AnalyzerError]] = {
-    cls.code: cls for cls in (NotAVideoError, UndecodableVideoError, ModelUnavailableError)
+    cls.code: cls
+    for cls in (NotAVideoError, UndecodableVideoError, VideoTooLargeError, ModelUnavailableError)
 }
 
 
@@ -153,7 +155,8 @@ class LandmarkPool:
             PoolBusyError: no worker became free within ``wait_s``.
             AnalysisTimeoutError: the job ran past ``timeout_s``.
             WorkerCrashedError: the worker died during the job.
-            NotAVideoError, UndecodableVideoError: raised by the worker.
+            NotAVideoError, UndecodableVideoError, VideoTooLargeError: raised
+                by the worker.
             ModelUnavailableError: the worker could not load the model.
         """
         worker: _Worker | None = self._take(wait_s)

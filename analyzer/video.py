@@ -12,13 +12,16 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import filetype
 import numpy as np
 
-from analyzer.errors import NotAVideoError, UndecodableVideoError
+from analyzer.errors import NotAVideoError, UndecodableVideoError, VideoTooLargeError
+
+if TYPE_CHECKING:
+    from analyzer.limits import VideoLimits
 
 #: Frame rate assumed when the container reports none (0, NaN or absurd).
 FALLBACK_FPS = 30.0
@@ -113,6 +116,8 @@ class FrameReader:
             many frames the container claims.
         sample_fps: analyze at most this many frames per second (see ``is_sampled``).
         max_side: longest side in pixels of yielded images; ``None`` keeps the size.
+        limits: stop with ``VideoTooLargeError`` at the first frame past the
+            frame budget, or on a first frame larger than allowed.
 
     Attributes:
         fps: the frame rate used for timestamps (``safe_fps`` of the container's).
@@ -121,6 +126,7 @@ class FrameReader:
 
     Raises:
         UndecodableVideoError: the file cannot be opened (on construction).
+        VideoTooLargeError: while iterating, past ``limits``.
     """
 
     def __init__(
@@ -130,11 +136,13 @@ class FrameReader:
         stop: int | None = None,
         sample_fps: float | None = None,
         max_side: int | None = None,
+        limits: VideoLimits | None = None,
     ) -> None:
         self.path, self.start, self.stop = str(path), start, stop
-        self.sample_fps, self.max_side = sample_fps, max_side
+        self.sample_fps, self.max_side, self.limits = sample_fps, max_side, limits
         self.capture = open_capture(path)
         self.fps = safe_fps(self.capture.get(cv2.CAP_PROP_FPS))
+        self.budget = limits.frame_budget(self.fps) if limits else None
         self.frames_read = 0
         self.width = self.height = 0
 
@@ -143,6 +151,10 @@ class FrameReader:
         try:
             while self.stop is None or self.frames_read < self.stop:
                 index = self.frames_read
+                if self.budget is not None and index >= self.budget:
+                    if self.capture.grab():
+                        raise VideoTooLargeError(self.limits.too_long_message(self.fps))  # type: ignore[union-attr]
+                    return
                 if index < self.start or not is_sampled(index, self.fps, self.sample_fps):
                     if not self.capture.grab():
                         return
@@ -157,6 +169,8 @@ class FrameReader:
             self.capture.release()
 
     def _rgb(self, bgr: np.ndarray) -> np.ndarray:
+        if not self.width and self.limits is not None:
+            self.limits.check_size(bgr.shape[1], bgr.shape[0])
         self.height, self.width = bgr.shape[:2]
         longest = max(self.height, self.width)
         if self.max_side is not None and longest > self.max_side:
@@ -177,10 +191,13 @@ class ContainerInfo(NamedTuple):
     Attributes:
         fps: frame rate (``safe_fps`` of the declared one).
         frame_count: declared frames; can be wrong, and is 0 when unknown.
+        width, height: declared frame size in pixels, as stored (before rotation).
     """
 
     fps: float
     frame_count: int
+    width: int
+    height: int
 
 
 def probe(path: str | Path) -> ContainerInfo:
@@ -191,10 +208,28 @@ def probe(path: str | Path) -> ContainerInfo:
     """
     capture = open_capture(path)
     try:
-        count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        count, width, height = (
+            capture.get(prop)
+            for prop in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT)
+        )
         return ContainerInfo(
             fps=safe_fps(capture.get(cv2.CAP_PROP_FPS)),
             frame_count=int(count) if math.isfinite(count) and count > 0 else 0,
+            width=int(width) if math.isfinite(width) else 0,
+            height=int(height) if math.isfinite(height) else 0,
         )
     finally:
         capture.release()
+
+
+def frames_to_analyze(path: str | Path, sample_fps: float | None) -> int | None:
+    """How many frames an analysis will run the landmarker on, from the
+    container's declared count (a hint for progress bars); ``None`` when the
+    container does not say or cannot be opened."""
+    try:
+        info = probe(path)
+    except UndecodableVideoError:
+        return None
+    if not info.frame_count:
+        return None
+    return math.ceil(info.frame_count * min(1.0, (sample_fps or info.fps) / info.fps))

@@ -23,6 +23,8 @@ import pickle
 import sys
 from typing import BinaryIO
 
+from pythonjsonlogger.json import JsonFormatter
+
 from analyzer.errors import AnalyzerError, ModelUnavailableError
 from analyzer.landmarker import create_landmarker, run_landmarker
 from analyzer.model import model_info, resolve_model_path
@@ -67,8 +69,12 @@ def serve(jobs: BinaryIO, out: BinaryIO) -> None:
 
 
 def main() -> None:
-    """Entry point: protocol on the original stdout, fd 1 redirected to stderr."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    """Entry point: protocol on the original stdout, fd 1 redirected to
+    stderr, logs as JSON lines on stderr (MediaPipe's own native log lines
+    stay plain text)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     serve(sys.stdin.buffer, out)

@@ -10,11 +10,14 @@ from werkzeug.exceptions import HTTPException
 from analyzer.errors import (
     AnalysisTimeoutError,
     AnalyzerError,
+    AnnotationError,
     ModelUnavailableError,
     NotAVideoError,
     PoolBusyError,
+    PoseDefinitionError,
     UndecodableVideoError,
     UnknownPoseError,
+    VideoTooLargeError,
     WorkerCrashedError,
 )
 
@@ -23,9 +26,12 @@ log = logging.getLogger("dancepose")
 #: HTTP status of each analyzer error.
 STATUS: dict[type[AnalyzerError], int] = {
     UnknownPoseError: 400,
+    PoseDefinitionError: 400,
     NotAVideoError: 415,
     UndecodableVideoError: 422,
+    VideoTooLargeError: 413,
     WorkerCrashedError: 500,
+    AnnotationError: 500,
     PoolBusyError: 503,
     ModelUnavailableError: 503,
     AnalysisTimeoutError: 504,
@@ -35,9 +41,10 @@ STATUS: dict[type[AnalyzerError], int] = {
 class ApiError(Exception):
     """An error answered as JSON with ``status``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None):
@@ -53,7 +60,7 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.errorhandler(AnalyzerError)
     def analyzer_error(exc: AnalyzerError):
@@ -67,6 +74,8 @@ def register_errors(app: Flask) -> None:
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
         message = exc.description or exc.name or "error"
+        if exc.code == 429:
+            message = f"too many analyses from this address (limit: {exc.description}); see Retry-After"
         if exc.code == 413:
             limit = current_app.config["DANCEPOSE"].max_upload_mb
             message = f"the upload is larger than the limit of {limit:g} MB"
