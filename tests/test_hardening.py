@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Server, video
 from tests.test_api import ARM_CIRCLES, ARM_RAISES, Background, assert_error, http, post_video, wait_until
@@ -275,3 +278,53 @@ def test_request_ids_reach_the_response_and_the_json_logs(server: Server) -> Non
     assert (
         access["logger"] == "gunicorn.access" and access["status"] == "415" and access["path"] == "/analyze"
     )
+
+
+def test_a_client_that_disconnects_leaves_no_file(server: Server) -> None:
+    """Mid-upload and mid-analysis disconnects: the upload is removed either way."""
+    body = video(ARM_RAISES).read_bytes()
+    boundary = "dancepose-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="a.mp4"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    request_head = (
+        f"POST /analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(head) + len(body) + len(tail)}\r\n\r\n"
+    ).encode()
+    # 1. Gone halfway through the upload.
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(request_head + head + body[: len(body) // 2])
+    # 2. Gone while the analysis runs.
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(request_head + head + body + tail)
+        wait_until(lambda: any(server.upload_dir.iterdir()), 30, what="the upload in analysis")
+    wait_until(lambda: not any(server.upload_dir.iterdir()), 120, what="an empty upload directory")
+    assert http("get", server.url + "/health").status_code == 200
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["poses", "include", "smoothing_ms", "min_segment_ms", "sample_fps", "annotate"]),
+        st.one_of(st.text(max_size=30), st.sampled_from(["nan", "-1", "1e309", "t_pose", "frames", "[{}]"])),
+        max_size=4,
+    ),
+    content=st.one_of(st.binary(max_size=2048), st.just(b"")),
+    field=st.sampled_from(["video", "file", "other"]),
+)
+def test_fuzzed_requests_get_a_json_answer_never_a_500(server: Server, params, content, field) -> None:
+    """Property: whatever the fields and the bytes, the answer is the JSON
+    error envelope with a 4xx status (random bytes are never a video)."""
+    response = http(
+        "post",
+        server.url + "/analyze",
+        params=params,
+        files={field: ("f.mp4", content, "application/octet-stream")},
+        timeout=60,
+    )
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert list(response.json()) == ["error"]
+    assert "Traceback" not in response.text
