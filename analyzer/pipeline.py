@@ -36,8 +36,9 @@ from analyzer.video import probe, sniff
 MIN_CHUNK_FRAMES = 150
 #: How far before its range each worker starts, in ms of video. The
 #: landmarker re-detects the person on its first frame and tracks from there;
-#: tests/test_parallel.py shows the tracked landmarks match the sequential
-#: run's after this warm-up.
+#: with this warm-up, tests/test_parallel.py finds the landmarks of the first
+#: frames after a boundary within 3% of the frame of the sequential run's,
+#: and the per-frame decisions equal on at least 98% of frames.
 WARMUP_MS = 500.0
 
 
