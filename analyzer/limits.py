@@ -34,7 +34,7 @@ class VideoLimits:
     def frame_budget(self, fps: float) -> int | None:
         """Most frames allowed at ``fps``: the frame limit or the duration
         limit, whichever is smaller."""
-        budgets = [b for b in (self.max_frames,) if b is not None]
+        budgets = [] if self.max_frames is None else [self.max_frames]
         if self.max_duration_s is not None:
             budgets.append(math.floor(self.max_duration_s * fps))
         return min(budgets) if budgets else None
