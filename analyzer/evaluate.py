@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from analyzer.detectors import available
+from analyzer.errors import AnalyzerError
 from analyzer.options import AnalysisOptions
 from analyzer.pipeline import analyze_video
 from analyzer.pool import LandmarkPool
@@ -202,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             AnalysisOptions(smoothing_ms=args.smoothing_ms, sample_fps=args.sample_fps),
             pool,
         )
+    except (AnalyzerError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     finally:
         pool.close()
     if unscored := unscored_columns(args.labels):

@@ -7,7 +7,7 @@ MediaPipe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,13 @@ class LandmarkJob:
         sample_fps: analyze at most this many frames per second
             (``analyzer.video.is_sampled``); ``None`` analyzes every frame.
         limits: the video limits the decoder enforces (``None``: none).
+        seek: reach ``start_frame - warmup_frames`` by seeking (see
+            ``analyzer.video.FrameReader``) instead of decoding every frame
+            before it.
+        check_frames: ranges ``(first, stop)`` of frames whose fingerprints
+            the run reports, for each analyzed frame in them, so that two jobs
+            that both analyze those frames can check that they agree on which
+            frame is which.
     """
 
     video_path: str
@@ -35,6 +42,8 @@ class LandmarkJob:
     warmup_frames: int = 0
     sample_fps: float | None = None
     limits: VideoLimits | None = None
+    seek: bool = False
+    check_frames: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -51,6 +60,9 @@ class LandmarkRun:
         timestamps_ms: ``(n,) float64`` timestamp of each analyzed frame in ms.
         landmarks: ``(n, 33, 4) float32``; x, y normalized [0, 1], z in x's
             scale, visibility [0, 1]; all NaN where no person was found.
+        fingerprints: frame index -> fingerprint of that frame's pixels
+            (``analyzer.video.Frame.fingerprint``), for the analyzed frames
+            in the job's ``check_frames``.
     """
 
     fps: float
@@ -60,6 +72,7 @@ class LandmarkRun:
     frame_indices: np.ndarray
     timestamps_ms: np.ndarray
     landmarks: np.ndarray
+    fingerprints: dict[int, int] = field(default_factory=dict)
 
     @property
     def frame_count(self) -> int:

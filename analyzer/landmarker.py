@@ -2,7 +2,8 @@
 
 One landmarker per run of frames, in VIDEO mode (its timestamps must
 strictly increase, and it tracks the person from frame to frame), created in
-the process that uses it from model bytes read once per process. Decoding
+the process that uses it from model bytes read once per process (the worker
+makes the next one while it waits for a job). Decoding
 runs in a thread ahead of inference through a small bounded queue: OpenCV
 and MediaPipe both release the GIL, so the two overlap, and memory holds at
 most ``QUEUE_FRAMES`` decoded frames.
@@ -94,12 +95,14 @@ def _to_array(result: object) -> np.ndarray:
 
 
 def run_landmarker(
-    model: bytes, job: LandmarkJob, on_progress: Callable[[int], None] | None = None
+    landmarker: PoseLandmarker, job: LandmarkJob, on_progress: Callable[[int], None] | None = None
 ) -> LandmarkRun:
     """Run a fresh landmarker over the frames of ``job``.
 
     Args:
-        model: bytes of a ``.task`` model file.
+        landmarker: a VIDEO-mode landmarker (``create_landmarker``) that has
+            seen no frame yet; it is used up (its timestamps only increase,
+            and it tracks from frame to frame), and the caller closes it.
         job: which video and frames.
         on_progress: called with the number of frames analyzed so far, every
             ``PROGRESS_EVERY`` frames and at the end.
@@ -107,7 +110,8 @@ def run_landmarker(
     Returns:
         The landmarks of the analyzed frames in ``[job.start_frame, stop)``,
         where ``stop`` is ``job.stop_frame`` or the end of the video,
-        whichever comes first.
+        whichever comes first, and the fingerprints of the analyzed frames in
+        ``job.check_frames``.
 
     Raises:
         UndecodableVideoError: the video cannot be opened, or not a single
@@ -121,21 +125,24 @@ def run_landmarker(
         sample_fps=job.sample_fps,
         max_side=MAX_SIDE,
         limits=job.limits,
+        seek=job.seek,
     )
+    fingerprints: dict[int, int] = {}
     indices: list[int] = []
     timestamps: list[float] = []
     rows: list[np.ndarray] = []
-    with create_landmarker(model) as landmarker:
-        for frame in _prefetch(iter(reader)):
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
-            result = landmarker.detect_for_video(image, round(frame.timestamp_ms))
-            if frame.index < job.start_frame:
-                continue
-            indices.append(frame.index)
-            timestamps.append(frame.timestamp_ms)
-            rows.append(_to_array(result))
-            if on_progress is not None and len(rows) % PROGRESS_EVERY == 0:
-                on_progress(len(rows))
+    for frame in _prefetch(iter(reader)):
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
+        result = landmarker.detect_for_video(image, round(frame.timestamp_ms))
+        if any(first <= frame.index < stop for first, stop in job.check_frames):
+            fingerprints[frame.index] = frame.fingerprint
+        if frame.index < job.start_frame:
+            continue
+        indices.append(frame.index)
+        timestamps.append(frame.timestamp_ms)
+        rows.append(_to_array(result))
+        if on_progress is not None and len(rows) % PROGRESS_EVERY == 0:
+            on_progress(len(rows))
     if on_progress is not None and len(rows) % PROGRESS_EVERY:
         on_progress(len(rows))
     if reader.frames_read == 0:
@@ -148,4 +155,5 @@ def run_landmarker(
         frame_indices=np.array(indices, dtype=np.int64),
         timestamps_ms=np.array(timestamps, dtype=np.float64),
         landmarks=np.stack(rows) if rows else np.empty((0, NUM_LANDMARKS, 4), np.float32),
+        fingerprints=fingerprints,
     )

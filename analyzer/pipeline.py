@@ -3,7 +3,11 @@
 The landmarks come from a ``LandmarkPool`` (worker processes). A video long
 enough is split into consecutive frame ranges, one per worker, each started
 ``WARMUP_MS`` early so that the landmarker's tracking has settled at the
-boundary, and the ranges are joined in order. Everything after the
+boundary, and the ranges are joined in order. A worker reaches its range by
+seeking, which OpenCV does by timestamp, while frame indices count frames in
+decode order; the two can differ (variable frame rate, missing frames), so
+the frames both neighbours analyze around each boundary are compared by
+fingerprint, and a range that landed elsewhere is run again from frame 0. Everything after the
 landmarks (detector scores, smoothing, segments, summary) is vectorized
 numpy over all frames and costs milliseconds, so it runs in the calling
 process, even on a gevent event loop.
@@ -11,6 +15,8 @@ process, even on a gevent event loop.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import threading
 import time
@@ -29,11 +35,16 @@ from analyzer.pool import LandmarkPool
 from analyzer.results import AnalysisResult, FrameDetail, PoseSummary, VideoInfo
 from analyzer.segments import find_segments
 from analyzer.smoothing import hysteresis, smooth
-from analyzer.video import probe, sniff
+from analyzer.video import is_sampled, probe, sniff
 
-#: Fewest declared frames per range worth a worker of its own: below it the
-#: landmarker start-up (about 150 ms) and the warm-up outweigh the gain.
-MIN_CHUNK_FRAMES = 150
+log = logging.getLogger(__name__)
+
+#: Fewest declared frames per range worth a worker of its own. A range
+#: after the first pays for its warm-up (``WARMUP_MS`` of frames) and a seek
+#: (0.1-0.4 s on the shared clips, up to 1.7 s on a long-GOP HEVC one), so
+#: splitting a 120-frame video at 30 fps saves about a third of its time and
+#: a shorter one little.
+MIN_CHUNK_FRAMES = 60
 #: How far before its range each worker starts, in ms of video. The
 #: landmarker re-detects the person on its first frame and tracks from there;
 #: with this warm-up, tests/test_parallel.py finds the landmarks of the first
@@ -60,14 +71,37 @@ def plan_jobs(
     chunks = min(workers, info.frame_count // MIN_CHUNK_FRAMES)
     if chunks <= 1:
         return [LandmarkJob(str(path), sample_fps=sample_fps, limits=limits)]
-    bounds = [round(i * info.frame_count / chunks) for i in range(chunks)] + [None]
+    bounds = [round(i * info.frame_count / chunks) for i in range(chunks + 1)]
     warmup = math.ceil(WARMUP_MS * info.fps / 1000.0)
+
+    def checkable(start: int) -> bool:
+        """Whether the warm-up before ``start`` analyzes a frame, one that
+        the previous range also analyzes, so that a seek can be checked."""
+        return any(is_sampled(k, info.fps, sample_fps) for k in range(max(0, start - warmup), start))
+
     return [
         LandmarkJob(
-            str(path), start, stop, warmup_frames=warmup if start else 0, sample_fps=sample_fps, limits=limits
+            str(path),
+            start,
+            stop if i < chunks - 1 else None,
+            warmup_frames=warmup if i else 0,
+            sample_fps=sample_fps,
+            limits=limits,
+            seek=i > 0 and checkable(start),
+            check_frames=tuple(
+                (edge - warmup, edge) for edge, at in ((start, i > 0), (stop, i < chunks - 1)) if at
+            ),
         )
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+        for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
     ]
+
+
+def same_frames(before: LandmarkRun, after: LandmarkRun) -> bool:
+    """Whether two runs of neighbouring ranges analyzed the same frames under
+    the same indices where they overlap: at least one frame in common, and
+    equal fingerprints for every one."""
+    common = before.fingerprints.keys() & after.fingerprints.keys()
+    return bool(common) and all(before.fingerprints[i] == after.fingerprints[i] for i in common)
 
 
 def run_jobs(
@@ -111,6 +145,11 @@ def run_jobs(
     for error in errors:
         if error is not None:
             raise error
+    for i in range(1, len(jobs)):
+        if jobs[i].seek and not same_frames(runs[i - 1], runs[i]):  # type: ignore[arg-type]
+            log.warning("seeking to frame %d missed; decoding from frame 0", jobs[i].start_frame)
+            retry = dataclasses.replace(jobs[i], seek=False)
+            runs[i] = pool.run(retry, timeout_s=timeout_s, wait_s=wait_s, on_progress=None)
     return LandmarkRun.concatenate(runs)  # type: ignore[arg-type]
 
 

@@ -56,6 +56,37 @@ def pool(model_path: Path) -> Iterator[LandmarkPool]:
     landmark_pool.close()
 
 
+@pytest.fixture(scope="session")
+def variable_rate_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hip-hop clip (459 frames at 30 fps) with a one-second pause in its
+    timestamps after frame 100, as variable-frame-rate phone videos have:
+    frame numbers taken from timestamps are off by 30 after it."""
+    path = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
+    source = str(video("dance_hiphop_solo_portrait_718x1280.mp4"))
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            source,
+            "-vf",
+            "setpts='N/30/TB+gte(N,100)/TB'",
+            "-fps_mode",
+            "passthrough",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
 def free_port() -> int:
     """An unused TCP port on loopback."""
     with socket.socket() as sock:

@@ -172,3 +172,19 @@ def test_cli_bad_include_is_a_usage_error() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert "usage:" in result.stderr and "--include" in result.stderr
+
+
+def test_evaluate_without_a_model_says_so_without_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "POSE_MODEL_PATH": str(tmp_path / "missing.task")}
+    result = subprocess.run(
+        [sys.executable, "-m", "analyzer.evaluate", "tests/labels/poses.csv", str(video(ARM_CIRCLES).parent)],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "error: " in result.stderr and "missing.task" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -22,6 +26,30 @@ def test_short_videos_run_as_one_job_long_ones_in_ranges():
     assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 230), (230, None)]
     assert jobs[0].warmup_frames == 0 and jobs[1].warmup_frames == 15  # 500 ms at 30 fps
     assert all(j.sample_fps == 10.0 for j in jobs)
+    # The second range seeks; both check the 15 frames they share.
+    assert [j.seek for j in jobs] == [False, True]
+    assert jobs[0].check_frames == jobs[1].check_frames == ((215, 230),)
+    # At 1 frame a second no frame of a 500 ms warm-up is analyzed: nothing
+    # to check a seek by, so the second range decodes its way there.
+    assert [j.seek for j in plan_jobs(video(HIPHOP), 2, 1.0)] == [False, False]
+
+
+def test_a_seek_that_missed_is_run_again_from_frame_0(pool, variable_rate_video: Path, caplog):
+    path = str(variable_rate_video)
+    jobs = plan_jobs(path, pool.size, None)
+    assert jobs[1].seek
+    with caplog.at_level(logging.WARNING, logger="analyzer.pipeline"):
+        checked = run_jobs(pool, jobs, timeout_s=None, wait_s=None, on_progress=None)
+    assert "seeking to frame 230 missed" in caplog.text
+    decoded = run_jobs(
+        pool,
+        [dataclasses.replace(j, seek=False) for j in jobs],
+        timeout_s=None,
+        wait_s=None,
+        on_progress=None,
+    )
+    np.testing.assert_array_equal(checked.frame_indices, decoded.frame_indices)
+    np.testing.assert_array_equal(checked.landmarks, decoded.landmarks)
 
 
 @pytest.mark.parametrize("name", [JACKS, HIPHOP])

@@ -10,8 +10,8 @@ import pytest
 
 from analyzer.errors import NotAVideoError, UndecodableVideoError
 from analyzer.jobs import LandmarkJob
-from analyzer.landmarker import run_landmarker
-from analyzer.video import FALLBACK_FPS, iter_frames, safe_fps, sniff
+from analyzer.landmarker import create_landmarker, run_landmarker
+from analyzer.video import FALLBACK_FPS, FrameReader, iter_frames, safe_fps, sniff
 from tests.conftest import video
 
 ARM_CIRCLES = "arm_circles_tpose_portrait_480x848_10fps.mp4"
@@ -46,10 +46,22 @@ def test_timestamps_follow_the_frame_rate():
     assert frames[0].rgb.shape == (848, 480, 3)
 
 
+def test_seeking_lands_on_the_frame_on_a_constant_frame_rate_only(variable_rate_video: Path):
+    """OpenCV seeks by timestamp: exact at a constant frame rate, off after a
+    pause in the timestamps (why analyzer.pipeline checks where it landed)."""
+    constant_rate = video("dance_hiphop_solo_portrait_718x1280.mp4")
+    for path, lands in ((constant_rate, True), (variable_rate_video, False)):
+        decoded = [f.fingerprint for f in FrameReader(path, start=215, stop=235)]
+        sought = [f.fingerprint for f in FrameReader(path, start=215, stop=235, seek=True)]
+        assert len(sought) == len(decoded) == 20
+        assert (sought == decoded) is lands, path.name
+
+
 def test_rotation_metadata_is_honoured(rotated_phone_video: Path, model_path: Path):
     stored = next(iter_frames(rotated_phone_video))
     assert stored.rgb.shape == (848, 480, 3), "frames must come out upright (portrait)"
-    run = run_landmarker(model_path.read_bytes(), LandmarkJob(str(rotated_phone_video), stop_frame=5))
+    with create_landmarker(model_path.read_bytes()) as landmarker:
+        run = run_landmarker(landmarker, LandmarkJob(str(rotated_phone_video), stop_frame=5))
     assert (run.width, run.height) == (480, 848)
     shoulders_y = run.landmarks[:, 11:13, 1].mean()
     ankles_y = run.landmarks[:, 27:29, 1].mean()
@@ -96,5 +108,5 @@ def test_sniffing_rejects_other_content(tmp_path: Path, content: bytes, message:
 def test_a_truncated_video_does_not_decode(tmp_path: Path, model_path: Path):
     path = tmp_path / "truncated.mp4"
     path.write_bytes(video(ARM_CIRCLES).read_bytes()[:3000])
-    with pytest.raises(UndecodableVideoError):
-        run_landmarker(model_path.read_bytes(), LandmarkJob(str(path)))
+    with pytest.raises(UndecodableVideoError), create_landmarker(model_path.read_bytes()) as landmarker:
+        run_landmarker(landmarker, LandmarkJob(str(path)))
