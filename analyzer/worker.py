@@ -18,6 +18,8 @@ corrupt it.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import pickle
@@ -36,6 +38,18 @@ log = logging.getLogger("analyzer.worker")
 def _send(out: BinaryIO, message: tuple) -> None:
     pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
     out.flush()
+
+
+def release_memory() -> None:
+    """Give the heap memory freed by the last job back to the system
+    (glibc's ``malloc_trim``; nothing elsewhere). Without it a worker keeps
+    the high-water mark of its largest video and carries it into later
+    jobs: the hip-hop clip analyzed after the 1080x1920 HEVC clip peaked at
+    594 MB PSS without it and 539 MB with it (``analyzer.bench``'s measure)."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def serve(jobs: BinaryIO, out: BinaryIO) -> None:
@@ -70,6 +84,7 @@ def serve(jobs: BinaryIO, out: BinaryIO) -> None:
             _send(out, ("result", run))
         finally:
             landmarker.close()
+        release_memory()
         landmarker = create_landmarker(model)
 
 
