@@ -227,7 +227,9 @@ class AnalysisResponse(StrictModel):
 class ProgressResponse(StrictModel):
     """How far an analysis is."""
 
-    stage: str = Field(description="`analyzing`, then `rendering` with `annotate=1`.")
+    stage: str = Field(
+        description="`analyzing`, then `rendering` with `annotate=1`, then `done` for a minute after."
+    )
     frames_done: int = Field(ge=0, description="Frames analyzed so far.")
     frames_total: int | None = Field(
         ge=0, description="Frames expected, from the container's header; `null` when it does not say."

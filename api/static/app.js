@@ -95,6 +95,7 @@ function pollProgress(progressId, isDone) {
       if (isDone()) return;
       if (response.ok) {
         const progress = await response.json();
+        if (progress.stage === "done") return; // the answer is on its way
         if (progress.stage === "rendering") setStatus("Drawing the annotated video…", null);
         else if (progress.frames_total) {
           setStatus(`Analyzing: frame ${progress.frames_done} of ${progress.frames_total}`,
