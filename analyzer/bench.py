@@ -25,6 +25,7 @@ the same video. Nothing here passes or fails on a timing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -88,11 +89,13 @@ def _tree(process: psutil.Process) -> list[psutil.Process]:
 
 
 def _peak_rss(process: psutil.Process) -> int:
-    """The kernel's high-water mark of the process's RSS (``VmHWM``), in bytes."""
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmHWM for process {process.pid}")
+    """The kernel's high-water mark of the process's RSS (``VmHWM``), in
+    bytes; 0 for a process that has ended (or is a zombie)."""
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
 class TreeMonitor:
@@ -137,7 +140,8 @@ class TreeMonitor:
 
     def __enter__(self) -> TreeMonitor:
         for process in _tree(self.me):
-            Path(f"/proc/{process.pid}/clear_refs").write_text("5")
+            with contextlib.suppress(OSError):  # ended meanwhile
+                Path(f"/proc/{process.pid}/clear_refs").write_text("5")
         self._cpu_start = self._cpu()
         self._thread.start()
         return self

@@ -19,7 +19,6 @@ corrupt it.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import pickle
@@ -46,10 +45,9 @@ def release_memory() -> None:
     the high-water mark of its largest video and carries it into later
     jobs: the hip-hop clip analyzed after the 1080x1920 HEVC clip peaked at
     594 MB PSS without it and 539 MB with it (``analyzer.bench``'s measure)."""
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
+    process = ctypes.CDLL(None)  # the C library is loaded already
+    if hasattr(process, "malloc_trim"):
+        process.malloc_trim(0)
 
 
 def serve(jobs: BinaryIO, out: BinaryIO) -> None:
