@@ -15,8 +15,8 @@ at benchmark time (default 3 minutes at 1920x1080, 30 fps; cached under
 of: analyzed frames, wall seconds, analyzed frames/s, video frames covered
 per second, CPU utilisation of all processes involved (CPU seconds / wall /
 cores), peak RSS (each process's, summed) and peak PSS (sampled) of those
-processes, and the ratio of covered
-frames/s to the baseline's (the median of the per-run ratios). Then the peak
+processes, and the ratio of covered frames/s to the baseline's (the median
+of the per-run ratios). Then the peak
 memory of the long video against a 15 s clip, and the wall time of
 ``POST /analyze`` on a running gunicorn against ``python -m analyzer`` for
 the same video. Nothing here passes or fails on a timing.

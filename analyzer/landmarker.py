@@ -3,10 +3,10 @@
 One landmarker per run of frames, in VIDEO mode (its timestamps must
 strictly increase, and it tracks the person from frame to frame), created in
 the process that uses it from model bytes read once per process (the worker
-makes the next one while it waits for a job). Decoding
-runs in a thread ahead of inference through a small bounded queue: OpenCV
-and MediaPipe both release the GIL, so the two overlap, and memory holds at
-most ``QUEUE_FRAMES`` decoded frames.
+makes the next one while it waits for a job). Decoding runs in a thread
+ahead of inference through a small bounded queue: OpenCV and MediaPipe both
+release the GIL, so the two overlap, and memory holds at most
+``QUEUE_FRAMES`` decoded frames.
 """
 
 from __future__ import annotations

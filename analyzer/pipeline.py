@@ -7,10 +7,10 @@ boundary, and the ranges are joined in order. A worker reaches its range by
 seeking, which OpenCV does by timestamp, while frame indices count frames in
 decode order; the two can differ (variable frame rate, missing frames), so
 the frames both neighbours analyze around each boundary are compared by
-fingerprint, and a range that landed elsewhere is run again from frame 0. Everything after the
-landmarks (detector scores, smoothing, segments, summary) is vectorized
-numpy over all frames and costs milliseconds, so it runs in the calling
-process, even on a gevent event loop.
+fingerprint, and a range that landed elsewhere is run again from frame 0.
+Everything after the landmarks (detector scores, smoothing, segments,
+summary) is vectorized numpy over all frames and costs milliseconds, so it
+runs in the calling process, even on a gevent event loop.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ log = logging.getLogger(__name__)
 
 #: Fewest declared frames per range worth a worker of its own. A range
 #: after the first pays for its warm-up (``WARMUP_MS`` of frames) and a seek
-#: (0.1-0.4 s on the shared clips, up to 1.7 s on a long-GOP HEVC one), so
-#: splitting a 120-frame video at 30 fps saves about a third of its time and
-#: a shorter one little.
+#: (0.1-0.6 s on the shared clips, up to 1.7 s on a long-GOP HEVC one): a
+#: 120-frame video at 30 fps split in two leaves 75 frames and a seek to the
+#: slower worker instead of 120 frames, about a third less time, and a
+#: shorter one gains little.
 MIN_CHUNK_FRAMES = 60
 #: How far before its range each worker starts, in ms of video. The
 #: landmarker re-detects the person on its first frame and tracks from there;

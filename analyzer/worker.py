@@ -2,8 +2,9 @@
 
 Started by ``analyzer.pool.LandmarkPool``. It loads the pose model once,
 and always holds a fresh landmarker for the next job, made while it waits
-(making one takes 100-200 ms), then runs ``LandmarkJob``s read from stdin and answers each with messages on
-its protocol pipe, all pickled (parent and child are the same program):
+(making one takes 100-200 ms). It runs ``LandmarkJob``s read from stdin and
+answers each with messages on its protocol pipe, all pickled (parent and
+child are the same program):
 
 - ``("ready", ModelInfo)`` once the model is loaded and a landmarker could
   be made from it, or
