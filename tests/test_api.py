@@ -698,9 +698,18 @@ def test_504_on_timeout_then_recovers(slow_server: Server, clips: Path) -> None:
 def test_killed_worker_is_500_then_recovers(server: Server) -> None:
     wait_until(lambda: len(landmark_workers(server)) == 2, 60, what="two landmark workers")
     before = landmark_workers(server)
+
+    def idle() -> bool:
+        ticks = {pid: cpu_ticks(pid) for pid in before}
+        time.sleep(0.3)
+        return all(cpu_ticks(pid) - start <= 1 for pid, start in ticks.items())
+
+    # A worker still loading the model burns CPU too: start from idle ones.
+    wait_until(idle, 60, what="idle landmark workers")
     analysis = Background(lambda: post_video(server.url, video(ARM_RAISES)))
 
-    # Find the worker that is busy with this request: the one burning CPU.
+    # Find a worker busy with this request (the clip is split between both
+    # workers, and nothing else runs): one burning CPU.
     busy = None
     deadline = time.monotonic() + 30
     while busy is None and time.monotonic() < deadline and analysis.thread.is_alive():
@@ -708,7 +717,7 @@ def test_killed_worker_is_500_then_recovers(server: Server) -> None:
         time.sleep(0.3)
         used = {pid: cpu_ticks(pid) - start for pid, start in ticks.items()}
         pid, most = max(used.items(), key=lambda item: item[1])
-        if most >= 5 and sorted(used.values())[0] <= most // 4:
+        if most >= 5:
             busy = pid
     assert busy is not None, "no landmark worker became busy"
     assert analysis.thread.is_alive(), "the analysis finished before the worker could be killed"
