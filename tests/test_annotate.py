@@ -153,36 +153,21 @@ def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
 def test_command_line(analysis: dict[str, Any], tmp_path: Path) -> None:
     """``python -m analyzer.annotate`` renders from an analysis JSON, and
     answers the error envelope (exit 1) for one without frames."""
-    (tmp_path / "analysis.json").write_text(json.dumps(analysis))
-    command = [
-        sys.executable,
-        "-m",
-        "analyzer.annotate",
-        str(video(ARM_CIRCLES)),
-        str(tmp_path / "analysis.json"),
-    ]
-    done = subprocess.run(
-        [*command, str(tmp_path / "out.mp4")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def annotate(content: dict[str, Any], out: str) -> subprocess.CompletedProcess:
+        (tmp_path / "analysis.json").write_text(json.dumps(content))
+        return subprocess.run(
+            [sys.executable, "-m", "analyzer.annotate", str(video(ARM_CIRCLES)),
+             str(tmp_path / "analysis.json"), str(tmp_path / out)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    done = annotate(analysis, "out.mp4")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"frames": 53, "width": 480, "height": 848}
     assert len(decode(tmp_path / "out.mp4")[1]) == 53
 
-    without_frames = {key: value for key, value in analysis.items() if key != "frames"}
-    (tmp_path / "analysis.json").write_text(json.dumps(without_frames))
-    done = subprocess.run(
-        [*command, str(tmp_path / "no.mp4")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = annotate({key: value for key, value in analysis.items() if key != "frames"}, "no.mp4")
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"] == "bad_input"
     assert not (tmp_path / "no.mp4").exists()
