@@ -19,15 +19,15 @@ COPY requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir --no-deps -r /tmp/requirements.txt
 WORKDIR /app
 COPY analyzer/ analyzer/
-# The pose model, verified either way: analyzer.model.download_model fetches the
+# The pose model, verified either way: analyzer.landmarks.model.download_model fetches the
 # pinned official file and checks its sha256; a MODEL_FILE from the build context
-# must hash to one of MODEL_SHA256_ALLOWED: the official file (analyzer.model.MODEL_SHA256)
+# must hash to one of MODEL_SHA256_ALLOWED: the official file (analyzer.landmarks.model.MODEL_SHA256)
 # or the offline test bundle of ../shared/models (README there).
 ARG MODEL_FILE=""
 ARG MODEL_SHA256_ALLOWED="5134a3aad27a58b93da0088d431f366da362b44e3ccfbe3462b3827a839011b1 bf111a446f51603e46d42b36de09f5d150748f0947b9f523b5b1f871947cd2aa"
 RUN --mount=type=bind,target=/context \
     if [ -z "$MODEL_FILE" ]; then \
-      python -c 'from pathlib import Path; from analyzer.model import download_model; download_model(Path("/opt/model"))'; \
+      python -c 'from pathlib import Path; from analyzer.landmarks.model import download_model; download_model(Path("/opt/model"))'; \
     else \
       install -D -m 0444 "/context/$MODEL_FILE" /opt/model/pose_landmarker_full.task; \
     fi \
@@ -75,7 +75,7 @@ names = {d.metadata['Name'].lower() for d in m.distributions()}; \
 extra = sorted(n for n in names if n.startswith('opencv') and n != 'opencv-python-headless'); \
 assert not extra, f'non-headless OpenCV installed: {extra}'; \
 print('cv2', cv2.__version__, 'imports; OpenCV packages:', sorted(n for n in names if n.startswith('opencv')))" \
- && python -c "import os, pathlib; from analyzer.landmarker import create_landmarker; \
+ && python -c "import os, pathlib; from analyzer.landmarks.landmarker import create_landmarker; \
 create_landmarker(pathlib.Path(os.environ['POSE_MODEL_PATH']).read_bytes()).close(); \
 print('pose landmarker loads', os.environ['POSE_MODEL_PATH'])" \
  && python -c "import av; av.codec.Codec('libx264', 'w'); print('PyAV', av.__version__, 'encodes H.264')" \

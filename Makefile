@@ -35,12 +35,12 @@ test: deps $(VENV)/.installed lint
 # Precision, recall and F1 per pose on the shared labelled frames.
 accuracy: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 accuracy: $(VENV)/.installed
-	$(BIN)/python -m analyzer.evaluate $(SHARED)/labels/shared.csv $(SHARED)/videos
+	$(BIN)/python -m analyzer.tools.evaluate $(SHARED)/labels/shared.csv $(SHARED)/videos
 
 # Throughput and memory against the naive loop (BENCHMARKS.md); about 30-40 min.
 bench: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 bench: deps $(VENV)/.installed
-	$(BIN)/python -m analyzer.bench --videos $(SHARED)/videos
+	$(BIN)/python -m analyzer.tools.bench --videos $(SHARED)/videos
 
 # N clients upload while one probes /health (infra/locustfile.py); BENCHMARKS.md.
 load: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task

@@ -30,7 +30,7 @@ class UndecodableVideoError(AnalyzerError):
 
 class VideoTooLargeError(AnalyzerError):
     """The video is past a configured limit: duration, frame count or frame
-    size in pixels (``analyzer.limits.VideoLimits``)."""
+    size in pixels (``analyzer.video.limits.VideoLimits``)."""
 
     code = "video_too_large"
 
@@ -66,7 +66,7 @@ class AnnotationError(AnalyzerError):
 
 
 class PoseDefinitionError(AnalyzerError, ValueError):
-    """A pose definition (``analyzer.definitions``) is not valid: bad JSON,
+    """A pose definition (``analyzer.poses.definitions``) is not valid: bad JSON,
     not valid under the published schema, or inconsistent. The message says
     where (source, line, column and JSON path) and what is wrong."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from analyzer.detectors import Detector
+    from analyzer.poses.detectors import Detector
 
 #: Width of the centred window over which detector scores are averaged, in
 #: ms. 50 ms averages each frame with its neighbours at 60 fps and above
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 DEFAULT_SMOOTHING_MS = 50.0
 #: Hysteresis: a pose starts when its smoothed score reaches ``enter_score``
 #: and ends when it falls below ``exit_score``. The detector hit threshold is
-#: 0.5 (``analyzer.detectors.HIT_SCORE``); the band around it keeps a pose held
+#: 0.5 (``analyzer.poses.detectors.HIT_SCORE``); the band around it keeps a pose held
 #: near its threshold from flickering.
 DEFAULT_ENTER_SCORE = 0.55
 DEFAULT_EXIT_SCORE = 0.45

@@ -25,17 +25,17 @@ from pathlib import Path
 
 import numpy as np
 
-from analyzer.detectors import Detector, get_detectors
-from analyzer.jobs import LandmarkJob, LandmarkRun
-from analyzer.landmarks import to_pixels
-from analyzer.limits import VideoLimits
-from analyzer.model import ModelInfo
+from analyzer.landmarks.blazepose import to_pixels
+from analyzer.landmarks.model import ModelInfo
+from analyzer.landmarks.pool import LandmarkPool
+from analyzer.landmarks.tasks import LandmarkJob, LandmarkRun
 from analyzer.options import AnalysisOptions
-from analyzer.pool import LandmarkPool
+from analyzer.poses.detectors import Detector, get_detectors
+from analyzer.poses.segments import find_segments
+from analyzer.poses.smoothing import hysteresis, smooth
 from analyzer.results import AnalysisResult, FrameDetail, PoseSummary, VideoInfo
-from analyzer.segments import find_segments
-from analyzer.smoothing import hysteresis, smooth
-from analyzer.video import is_sampled, probe, sniff
+from analyzer.video.limits import VideoLimits
+from analyzer.video.reader import is_sampled, probe, sniff
 
 log = logging.getLogger(__name__)
 

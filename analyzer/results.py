@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.model import ModelInfo
+from analyzer.landmarks.model import ModelInfo
 
 
 @dataclass(frozen=True)

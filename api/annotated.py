@@ -1,7 +1,7 @@
 """Annotated videos over HTTP: rendering one for ``POST /analyze?annotate=1``
 and ``GET /annotated/{video_id}.mp4``.
 
-Rendering runs in a child process (``python -m analyzer.annotate``), at
+Rendering runs in a child process (``python -m analyzer.render.annotate``), at
 most ``annotate_workers`` at a time, while the upload still exists: it takes
 a core for seconds, and this process only waits on it (gevent's
 ``subprocess`` waits without blocking the event loop; PyAV is never
@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, send_file, url_for
 
 from analyzer.errors import AnalysisTimeoutError, AnnotationError, PoolBusyError
-from analyzer.overlay import Overlay
+from analyzer.render.overlay import Overlay
 from api.annotated_store import AnnotatedStore
 from api.config import Config
 from api.errors import ApiError
@@ -32,13 +32,13 @@ bp = Blueprint("annotated", __name__)
 
 
 def render_in_subprocess(video: Path, overlay: Path, out: Path, *, timeout_s: float | None) -> None:
-    """Run ``python -m analyzer.annotate VIDEO OVERLAY.npz OUT`` and wait for it.
+    """Run ``python -m analyzer.render.annotate VIDEO OVERLAY.npz OUT`` and wait for it.
 
     Raises:
         AnalysisTimeoutError: it ran past ``timeout_s`` seconds (it is killed).
         AnnotationError: it failed (its output is logged, not answered).
     """
-    command = [sys.executable, "-m", "analyzer.annotate", str(video), str(overlay), str(out)]
+    command = [sys.executable, "-m", "analyzer.render.annotate", str(video), str(overlay), str(out)]
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
@@ -82,7 +82,7 @@ class Annotator:
         Args:
             video: the uploaded video; its directory (private to the request)
                 holds the intermediate files.
-            overlay: what to draw (``analyzer.overlay.overlay_from_result``).
+            overlay: what to draw (``analyzer.render.overlay.overlay_from_result``).
             timeout_s: time limit of the rendering, in seconds.
             wait_s: how long to wait for a free render slot, in seconds.
 

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from analyzer import AnalysisOptions
-from analyzer.definitions import parse_selection
-from analyzer.detectors import Detector, get_detectors
 from analyzer.errors import PoseDefinitionError
+from analyzer.poses.definitions import parse_selection
+from analyzer.poses.detectors import Detector, get_detectors
 from api.config import Config
 from api.errors import ApiError
 from api.schemas import AnalyzeOptions
@@ -58,7 +58,7 @@ def analysis_options(fields: AnalyzeOptions, config: Config) -> AnalysisOptions:
 
 def requested_poses(value: str | None) -> tuple[tuple[str, ...] | None, tuple[Detector, ...]]:
     """The ``poses`` field: comma-separated names, or JSON of pose names and
-    definitions (``analyzer.definitions.parse_selection``), checked now.
+    definitions (``analyzer.poses.definitions.parse_selection``), checked now.
 
     Raises:
         ApiError: 400 ``invalid_pose_definition``, saying where the JSON is wrong.

@@ -3,7 +3,7 @@ description and declarative definition, and the published JSON Schema of
 definitions (``analyzer/definitions/pose-definition.schema.json``).
 
 The list is the registry's: the built-in library and the definitions of
-``POSE_DEFINITIONS_DIR`` (``analyzer.detectors.library``). A request's own
+``POSE_DEFINITIONS_DIR`` (``analyzer.poses.detectors.library``). A request's own
 definitions (JSON in the ``poses`` field of ``POST /analyze``) are not
 listed: they exist for that analysis only.
 """
@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from analyzer.definitions import SCHEMA
-from analyzer.detectors import get_detectors
+from analyzer.poses.definitions import SCHEMA
+from analyzer.poses.detectors import get_detectors
 from api.openapi import responses, spec
 
 bp = Blueprint("poses", __name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from analyzer.pool import LandmarkPool
+from analyzer.landmarks.pool import LandmarkPool
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DANCEPOSE_SHARED_DIR", ROOT.parent / "shared"))

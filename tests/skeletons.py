@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer.landmarks import Landmark as L
+from analyzer.landmarks.blazepose import Landmark as L
 
 SIZE = 1000.0
 CENTRE = 500.0

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.evaluate import OVERALL, evaluate, format_table
 from analyzer.options import AnalysisOptions
+from analyzer.tools.evaluate import OVERALL, evaluate, format_table
 from tests.conftest import LABELS, ROOT, VIDEOS
 
 MIN_F1 = 0.90

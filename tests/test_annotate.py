@@ -1,4 +1,4 @@
-"""Annotated video rendering (``analyzer.annotate``, ``analyzer.skeleton``):
+"""Annotated video rendering (``analyzer.render.annotate``, ``analyzer.render.skeleton``):
 a real clip analyzed by the real model, rendered, then decoded again."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmarksConnections
 
 from analyzer import AnalysisOptions, AnalysisResult, LandmarkPool, analyze_video
-from analyzer.annotate import render_annotated
-from analyzer.overlay import NO_POSE, Overlay, overlay_from_analysis, overlay_from_result
-from analyzer.skeleton import COLOURS, LEFT, MIDDLE, POSE_CONNECTIONS, RIGHT
+from analyzer.render.annotate import render_annotated
+from analyzer.render.overlay import NO_POSE, Overlay, overlay_from_analysis, overlay_from_result
+from analyzer.render.skeleton import COLOURS, LEFT, MIDDLE, POSE_CONNECTIONS, RIGHT
 from tests.conftest import ROOT, video
 from tests.test_api import ARM_CIRCLES, mp4_boxes
 
@@ -151,13 +151,13 @@ def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
 
 
 def test_command_line(analysis: dict[str, Any], tmp_path: Path) -> None:
-    """``python -m analyzer.annotate`` renders from an analysis JSON, and
+    """``python -m analyzer.render.annotate`` renders from an analysis JSON, and
     answers the error envelope (exit 1) for one without frames."""
 
     def annotate(content: dict[str, Any], out: str) -> subprocess.CompletedProcess:
         (tmp_path / "analysis.json").write_text(json.dumps(content))
         return subprocess.run(
-            [sys.executable, "-m", "analyzer.annotate", str(video(ARM_CIRCLES)),
+            [sys.executable, "-m", "analyzer.render.annotate", str(video(ARM_CIRCLES)),
              str(tmp_path / "analysis.json"), str(tmp_path / out)],
             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip

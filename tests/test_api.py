@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import requests
 
-from analyzer.detectors import available
+from analyzer.poses.detectors import available
 from tests.conftest import ROOT, Server, video
 
 JUMPING_JACKS = "jumping_jacks_gym_front_1280x720_60fps.mp4"
@@ -217,12 +217,12 @@ def gunicorn_workers(running: Server) -> list[int]:
 
 
 def landmark_workers(running: Server) -> list[int]:
-    """Pids of the ``python -m analyzer.worker`` processes of the server's gunicorn worker(s)."""
+    """Pids of the ``python -m analyzer.landmarks.worker`` processes of the server's gunicorn worker(s)."""
     return [
         child
         for worker in gunicorn_workers(running)
         for child in proc_children(worker)
-        if "analyzer.worker" in cmdline(child)
+        if "analyzer.landmarks.worker" in cmdline(child)
     ]
 
 

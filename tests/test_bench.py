@@ -14,7 +14,16 @@ from tests.conftest import ROOT, VIDEOS
 def test_quick_benchmark_prints_every_measurement(model_path: Path, tmp_path: Path):
     out = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "analyzer.bench", "--quick", "--videos", str(VIDEOS), "--json", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "analyzer.tools.bench",
+            "--quick",
+            "--videos",
+            str(VIDEOS),
+            "--json",
+            str(out),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

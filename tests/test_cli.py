@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from analyzer.detectors import available
+from analyzer.poses.detectors import available
 from tests.conftest import ROOT, Server, video
 
 ARM_CIRCLES = "arm_circles_tpose_portrait_480x848_10fps.mp4"  # 53 frames
@@ -177,7 +177,13 @@ def test_cli_bad_include_is_a_usage_error() -> None:
 def test_evaluate_without_a_model_says_so_without_a_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "POSE_MODEL_PATH": str(tmp_path / "missing.task")}
     result = subprocess.run(
-        [sys.executable, "-m", "analyzer.evaluate", "tests/labels/poses.csv", str(video(ARM_CIRCLES).parent)],
+        [
+            sys.executable,
+            "-m",
+            "analyzer.tools.evaluate",
+            "tests/labels/poses.csv",
+            str(video(ARM_CIRCLES).parent),
+        ],
         check=False,
         cwd=ROOT,
         env=env,

@@ -16,14 +16,14 @@ import jsonschema
 import numpy as np
 import pytest
 
-from analyzer.definitions import SCHEMA, SCHEMA_PATH, load_directory, parse_definitions, parse_selection
-from analyzer.definitions.compiler import QUANTIFIERS
-from analyzer.definitions.measures import MEASURES
-from analyzer.definitions.points import POINTS, UNITS
-from analyzer.detectors import HIT_SCORE, available, get_detectors, register, register_detector
-from analyzer.detectors.library import BUILTIN_DIR
 from analyzer.errors import PoseDefinitionError, UnknownPoseError
-from analyzer.landmarks import Landmark as L
+from analyzer.landmarks.blazepose import Landmark as L
+from analyzer.poses.definitions import SCHEMA, SCHEMA_PATH, load_directory, parse_definitions, parse_selection
+from analyzer.poses.definitions.compiler import QUANTIFIERS
+from analyzer.poses.definitions.measures import MEASURES
+from analyzer.poses.definitions.points import POINTS, UNITS
+from analyzer.poses.detectors import HIT_SCORE, available, get_detectors, register, register_detector
+from analyzer.poses.detectors.library import BUILTIN_DIR
 from tests.conftest import ROOT
 from tests.skeletons import skeleton
 
@@ -251,7 +251,11 @@ def test_a_directory_loads_every_file_and_refuses_a_name_twice(tmp_path: Path):
 def import_detectors(directory: Path) -> subprocess.CompletedProcess[str]:
     """Import the detectors in a fresh interpreter with ``POSE_DEFINITIONS_DIR``."""
     return subprocess.run(
-        [sys.executable, "-c", "from analyzer.detectors import available; print(','.join(available()))"],
+        [
+            sys.executable,
+            "-c",
+            "from analyzer.poses.detectors import available; print(','.join(available()))",
+        ],
         check=False,
         cwd=ROOT,
         env={**os.environ, "POSE_DEFINITIONS_DIR": str(directory)},

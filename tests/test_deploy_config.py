@@ -16,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 import server
-from analyzer import model
+from analyzer.landmarks import model
 from api.config import Config
 from tests.deploy_files import (
     ROOT,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzer.detectors import HIT_SCORE, available, get_detectors
 from analyzer.errors import UnknownPoseError
-from analyzer.landmarks import Landmark as L
+from analyzer.landmarks.blazepose import Landmark as L
+from analyzer.poses.detectors import HIT_SCORE, available, get_detectors
 from tests.skeletons import VIEWS, skeleton
 
 DETECTORS = {detector.name: detector for detector in get_detectors()}
@@ -96,7 +96,7 @@ def test_registry_lists_the_first_three_poses_and_rejects_unknown_names():
 
 
 def test_landmarks_just_past_the_frame_edge_still_count():
-    from analyzer.landmarks import to_pixels
+    from analyzer.landmarks.blazepose import to_pixels
 
     normalized = skeleton(left_arm="up") / np.array([1000.0, 1000.0, 1000.0, 1.0], dtype=np.float32)
     normalized[:, 1] -= normalized[L.LEFT_WRIST, 1] + 0.02  # wrists 2% of the height above the top

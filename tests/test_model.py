@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import model
+from analyzer.landmarks import model
 from analyzer.errors import ModelUnavailableError
 
 

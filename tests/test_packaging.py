@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmark
 
-from analyzer.landmarks import Landmark
+from analyzer.landmarks.blazepose import Landmark
 
 
 def test_only_headless_opencv_is_installed():

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer.detectors import get_detectors
-from analyzer.jobs import LandmarkJob
+from analyzer.landmarks.tasks import LandmarkJob
 from analyzer.options import AnalysisOptions
 from analyzer.pipeline import analyze_video, build_result, plan_jobs, run_jobs
-from analyzer.video import is_sampled
+from analyzer.poses.detectors import get_detectors
+from analyzer.video.reader import is_sampled
 from tests.conftest import video
 
 JACKS = "jumping_jacks_gym_front_1280x720_60fps.mp4"

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analyzer.detectors import HIT_SCORE, get_detectors
-from analyzer.landmarks import Landmark as L
+from analyzer.landmarks.blazepose import Landmark as L
+from analyzer.poses.detectors import HIT_SCORE, get_detectors
 from tests.skeletons import VIEWS, skeleton
 
 DETECTORS = {detector.name: detector for detector in get_detectors()}

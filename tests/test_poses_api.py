@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.definitions import SCHEMA
-from analyzer.detectors import available
-from analyzer.detectors.library import BUILTIN_DIR
+from analyzer.poses.definitions import SCHEMA
+from analyzer.poses.detectors import available
+from analyzer.poses.detectors.library import BUILTIN_DIR
 from tests.conftest import Server, video
 from tests.openapi_check import assert_documented
 from tests.test_api import ARM_CIRCLES, assert_error, http, post_video

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer.segments import find_segments
-from analyzer.smoothing import hysteresis, smooth
+from analyzer.poses.segments import find_segments
+from analyzer.poses.smoothing import hysteresis, smooth
 
 
 def test_smoothing_window_is_in_ms_whatever_the_fps():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from analyzer.errors import NotAVideoError, UndecodableVideoError
-from analyzer.jobs import LandmarkJob
-from analyzer.landmarker import create_landmarker, run_landmarker
-from analyzer.video import FALLBACK_FPS, FrameReader, iter_frames, safe_fps, sniff
+from analyzer.landmarks.landmarker import create_landmarker, run_landmarker
+from analyzer.landmarks.tasks import LandmarkJob
+from analyzer.video.reader import FALLBACK_FPS, FrameReader, iter_frames, safe_fps, sniff
 from tests.conftest import video
 
 ARM_CIRCLES = "arm_circles_tpose_portrait_480x848_10fps.mp4"

@@ -19,7 +19,7 @@ import av
 import pytest
 from playwright.sync_api import Browser, Page
 
-from analyzer.skeleton import POSE_CONNECTIONS
+from analyzer.render.skeleton import POSE_CONNECTIONS
 from tests.browser import chromium
 from tests.conftest import Server, video
 from tests.openapi_check import assert_documented

@@ -1,6 +1,6 @@
 """What a landmark worker is asked to do and what it answers.
 
-Kept apart from ``analyzer.landmarker`` so that the processes that only
+Kept apart from ``analyzer.landmarks.landmarker`` so that the processes that only
 plan jobs and read their results (the server, the CLI) never import
 MediaPipe.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analyzer.limits import VideoLimits
+from analyzer.video.limits import VideoLimits
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,10 @@ class LandmarkJob:
         warmup_frames: frames before ``start_frame`` also run through the
             landmarker (results dropped) so that its tracking has settled.
         sample_fps: analyze at most this many frames per second
-            (``analyzer.video.is_sampled``); ``None`` analyzes every frame.
+            (``analyzer.video.reader.is_sampled``); ``None`` analyzes every frame.
         limits: the video limits the decoder enforces (``None``: none).
         seek: reach ``start_frame - warmup_frames`` by seeking (see
-            ``analyzer.video.FrameReader``) instead of decoding every frame
+            ``analyzer.video.reader.FrameReader``) instead of decoding every frame
             before it.
         check_frames: ranges ``(first, stop)`` of frames whose fingerprints
             the run reports, for each analyzed frame in them, so that two jobs
@@ -61,7 +61,7 @@ class LandmarkRun:
         landmarks: ``(n, 33, 4) float32``; x, y normalized [0, 1], z in x's
             scale, visibility [0, 1]; all NaN where no person was found.
         fingerprints: frame index -> fingerprint of that frame's pixels
-            (``analyzer.video.Frame.fingerprint``), for the analyzed frames
+            (``analyzer.video.reader.Frame.fingerprint``), for the analyzed frames
             in the job's ``check_frames``.
     """
 

@@ -4,7 +4,7 @@ A small file can declare a huge picture or hours of frames (a decompression
 bomb), and a container's declared size and length can also be wrong. So the
 declared values are checked before any frame is queued for analysis
 (``check_declared``), and the decoder enforces the same limits on what it
-really decodes (``analyzer.video.FrameReader``): the first frame's size,
+really decodes (``analyzer.video.reader.FrameReader``): the first frame's size,
 and the number of frames, stopping at the first frame past the budget.
 """
 
@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from analyzer.errors import VideoTooLargeError
-from analyzer.video import ContainerInfo
+from analyzer.video.reader import ContainerInfo
 
 
 @dataclass(frozen=True)

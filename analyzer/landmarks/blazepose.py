@@ -3,7 +3,7 @@
 A frame's pose is a ``(33, 4) float32`` array, one row per landmark in
 MediaPipe's ``PoseLandmark`` order, columns ``x, y, z, visibility``:
 
-- from the landmarker (``analyzer.landmarker``): ``x``/``y`` normalized to
+- from the landmarker (``analyzer.landmarks.landmarker``): ``x``/``y`` normalized to
   [0, 1] of the frame width/height, ``z`` in the same scale as ``x``, and
   visibility in [0, 1];
 - for detectors (``to_pixels``): ``x``, ``y``, ``z`` in pixels, so that

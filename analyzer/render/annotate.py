@@ -1,7 +1,7 @@
 """Annotated video: the input re-encoded as a browser-ready MP4 with the
 skeleton and the poses held drawn on every frame.
 
-``python -m analyzer.annotate VIDEO ANALYSIS.json OUT.mp4`` renders it from
+``python -m analyzer.render.annotate VIDEO ANALYSIS.json OUT.mp4`` renders it from
 the JSON of an analysis of that video made with ``include=frames`` (the
 output of ``POST /analyze`` or ``python -m analyzer --include frames``), or
 from an ``Overlay`` saved as ``.npz`` (what the server hands over).
@@ -32,9 +32,9 @@ import cv2
 import numpy as np
 
 from analyzer.errors import AnalyzerError, UndecodableVideoError
-from analyzer.overlay import Overlay, overlay_from_analysis
-from analyzer.skeleton import draw_label, draw_skeleton
-from analyzer.video import FrameReader
+from analyzer.render.overlay import Overlay, overlay_from_analysis
+from analyzer.render.skeleton import draw_label, draw_skeleton
+from analyzer.video.reader import FrameReader
 
 #: x264 quality (lower is better and larger; 23 is libx264's default) and speed preset.
 CRF = 23
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     """Render from the command line; prints what was written as JSON, or the
     error envelope and exits with status 1."""
     parser = argparse.ArgumentParser(
-        prog="python -m analyzer.annotate",
+        prog="python -m analyzer.render.annotate",
         description="Draw the skeleton and poses of an analysis (include=frames) on its video; write an MP4.",
     )
     parser.add_argument("video", help="the analyzed video")

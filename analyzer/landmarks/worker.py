@@ -1,6 +1,6 @@
-"""A landmark worker process: ``python -m analyzer.worker``.
+"""A landmark worker process: ``python -m analyzer.landmarks.worker``.
 
-Started by ``analyzer.pool.LandmarkPool``. It loads the pose model once,
+Started by ``analyzer.landmarks.pool.LandmarkPool``. It loads the pose model once,
 and always holds a fresh landmarker for the next job, made while it waits
 (making one takes 100-200 ms). It runs ``LandmarkJob``s read from stdin and
 answers each with messages on its protocol pipe, all pickled (parent and
@@ -29,10 +29,10 @@ from typing import BinaryIO
 from pythonjsonlogger.json import JsonFormatter
 
 from analyzer.errors import AnalyzerError, ModelUnavailableError
-from analyzer.landmarker import create_landmarker, run_landmarker
-from analyzer.model import model_info, resolve_model_path
+from analyzer.landmarks.landmarker import create_landmarker, run_landmarker
+from analyzer.landmarks.model import model_info, resolve_model_path
 
-log = logging.getLogger("analyzer.worker")
+log = logging.getLogger("analyzer.landmarks.worker")
 
 
 def _send(out: BinaryIO, message: tuple) -> None:
@@ -45,7 +45,7 @@ def release_memory() -> None:
     (glibc's ``malloc_trim``; nothing elsewhere). Without it a worker keeps
     the high-water mark of its largest video and carries it into later
     jobs: the hip-hop clip analyzed after the 1080x1920 HEVC clip peaked at
-    594 MB PSS without it and 539 MB with it (``analyzer.bench``'s measure)."""
+    594 MB PSS without it and 539 MB with it (``analyzer.tools.bench``'s measure)."""
     process = ctypes.CDLL(None)  # the C library is loaded already
     if hasattr(process, "malloc_trim"):
         process.malloc_trim(0)

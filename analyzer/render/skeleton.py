@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from analyzer.landmarks import NUM_LANDMARKS, VISIBILITY, Landmark, X, Y
+from analyzer.landmarks.blazepose import NUM_LANDMARKS, VISIBILITY, Landmark, X, Y
 
 #: Pairs of landmark indices joined by a bone, in MediaPipe's order.
 POSE_CONNECTIONS: tuple[tuple[int, int], ...] = (

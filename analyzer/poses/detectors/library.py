@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from analyzer.definitions import DEFINITIONS_DIR_ENV, load_directory, load_file
-from analyzer.detectors.registry import register_detector
 from analyzer.errors import PoseDefinitionError
+from analyzer.poses.definitions import DEFINITIONS_DIR_ENV, load_directory, load_file
+from analyzer.poses.detectors.registry import register_detector
 
 #: The built-in pose library.
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "poses"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "library"
 
 
 def register_builtin() -> None:

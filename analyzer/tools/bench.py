@@ -1,4 +1,4 @@
-"""Throughput and memory benchmark: ``python -m analyzer.bench`` (``make bench``).
+"""Throughput and memory benchmark: ``python -m analyzer.tools.bench`` (``make bench``).
 
 Measures, in one run on the same inputs, side by side:
 
@@ -42,11 +42,11 @@ from pathlib import Path
 import psutil
 import requests
 
+from analyzer.landmarks.pool import LandmarkPool
 from analyzer.options import AnalysisOptions
 from analyzer.pipeline import analyze_video
-from analyzer.pool import LandmarkPool
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORES = os.cpu_count() or 1
 #: Clip the long video is made from, and the 15 s clip its memory is compared with.
 LONG_SOURCE = "dance_hiphop_solo_portrait_718x1280.mp4"
@@ -157,7 +157,7 @@ class TreeMonitor:
 def run_baseline(video: Path) -> Measurement:
     """The naive loop, measured in a child process (see ``baseline_main``)."""
     out = subprocess.run(
-        [sys.executable, "-m", "analyzer.bench", "--baseline-child", str(video)],
+        [sys.executable, "-m", "analyzer.tools.bench", "--baseline-child", str(video)],
         check=True,
         capture_output=True,
         text=True,
@@ -172,10 +172,10 @@ def baseline_main(video: Path) -> None:
     import mediapipe as mp
     import numpy as np
 
-    from analyzer.detectors import get_detectors
-    from analyzer.landmarker import create_landmarker
-    from analyzer.landmarks import to_pixels
-    from analyzer.model import resolve_model_path
+    from analyzer.landmarks.blazepose import to_pixels
+    from analyzer.landmarks.landmarker import create_landmarker
+    from analyzer.landmarks.model import resolve_model_path
+    from analyzer.poses.detectors import get_detectors
 
     detectors = get_detectors()
     model = resolve_model_path().read_bytes()
@@ -357,7 +357,9 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its tables."""
-    parser = argparse.ArgumentParser(prog="python -m analyzer.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m analyzer.tools.bench", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--videos", type=Path, default=ROOT.parent / "shared" / "videos")
     parser.add_argument("--runs", type=int, default=3, help="runs per input and method (median)")
     parser.add_argument("--long-seconds", type=float, default=180.0)

@@ -9,7 +9,7 @@ into a ``Detector`` like the hand-written ones.
 Where definitions come from:
 
 - ``analyzer/poses/*.json``: the built-in library, one pose per file named
-  after the pose (registered by ``analyzer.detectors.library``);
+  after the pose (registered by ``analyzer.poses.detectors.library``);
 - the directory named by ``POSE_DEFINITIONS_DIR`` (every ``*.json`` file,
   each one definition or an array), registered at start-up the same way;
 - a request's ``poses`` field (``parse_selection``, from ``api.params``):
@@ -21,12 +21,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from analyzer.definitions.compiler import compile_definition
-from analyzer.definitions.source import Path as JsonPath
-from analyzer.definitions.source import parse
-from analyzer.definitions.validate import SCHEMA, SCHEMA_PATH, raise_problems, validate
-from analyzer.detectors.registry import Detector
 from analyzer.errors import PoseDefinitionError
+from analyzer.poses.definitions.compiler import compile_definition
+from analyzer.poses.definitions.source import Path as JsonPath
+from analyzer.poses.definitions.source import parse
+from analyzer.poses.definitions.validate import SCHEMA, SCHEMA_PATH, raise_problems, validate
+from analyzer.poses.detectors.registry import Detector
 
 #: Environment variable naming a directory of definitions to load at start-up.
 DEFINITIONS_DIR_ENV = "POSE_DEFINITIONS_DIR"

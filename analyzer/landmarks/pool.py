@@ -1,4 +1,4 @@
-"""A fixed-size pool of landmark worker processes (``analyzer.worker``).
+"""A fixed-size pool of landmark worker processes (``analyzer.landmarks.worker``).
 
 Why processes started with ``subprocess`` rather than ``multiprocessing`` or
 ``concurrent.futures``: the server runs under gevent, which turns threads
@@ -34,8 +34,8 @@ from analyzer.errors import (
     VideoTooLargeError,
     WorkerCrashedError,
 )
-from analyzer.jobs import LandmarkJob, LandmarkRun
-from analyzer.model import ModelInfo
+from analyzer.landmarks.model import ModelInfo
+from analyzer.landmarks.tasks import LandmarkJob, LandmarkRun
 
 _ERRORS: dict[str, type[AnalyzerError]] = {
     cls.code: cls
@@ -48,7 +48,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "analyzer.worker"],
+            [sys.executable, "-m", "analyzer.landmarks.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=os.environ.copy(),

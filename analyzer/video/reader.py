@@ -22,7 +22,7 @@ import numpy as np
 from analyzer.errors import NotAVideoError, UndecodableVideoError, VideoTooLargeError
 
 if TYPE_CHECKING:
-    from analyzer.limits import VideoLimits
+    from analyzer.video.limits import VideoLimits
 
 #: Frame rate assumed when the container reports none (0, NaN or absurd).
 FALLBACK_FPS = 30.0

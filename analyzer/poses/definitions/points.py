@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer.geometry import distance, midpoint, torso_length, visible, xy
-from analyzer.landmarks import Landmark as L
+from analyzer.landmarks.blazepose import Landmark as L
+from analyzer.poses.geometry import distance, midpoint, torso_length, visible, xy
 
 #: Sided point name -> (left landmark, right landmark).
 SIDED: dict[str, tuple[L, L]] = {

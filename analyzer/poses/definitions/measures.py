@@ -1,11 +1,11 @@
 """What a constraint of a pose definition measures, frame by frame.
 
 Each measure takes landmarks ``(..., 33, 4) float32`` in pixels, the side a
-quantifier group looks at (``analyzer.definitions.points``) and the
+quantifier group looks at (``analyzer.poses.definitions.points``) and the
 constraint's JSON object, and returns ``(...)`` values and a ``(...) bool``
 that is false where a landmark it needs is not visible. Every value is one
 that does not change when the person turns round or the video is mirrored
-(see ``analyzer.geometry``): no signed horizontal quantity is ever exposed.
+(see ``analyzer.poses.geometry``): no signed horizontal quantity is ever exposed.
 
 - ``angle`` (degrees, 0-180): the angle at the middle of three points, 180
   for a straight limb (``geometry.angle_at``).
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.definitions.points import point, unit_length
-from analyzer.geometry import angle_at, angle_from_horizontal, angle_from_vertical, distance
+from analyzer.poses.definitions.points import point, unit_length
+from analyzer.poses.geometry import angle_at, angle_from_horizontal, angle_from_vertical, distance
 
 Measured = tuple[np.ndarray, np.ndarray]
 

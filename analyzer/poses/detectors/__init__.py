@@ -3,7 +3,7 @@
 import importlib
 import pkgutil
 
-from analyzer.detectors.registry import (
+from analyzer.poses.detectors.registry import (
     HIT_SCORE,
     Detector,
     available,

@@ -1,5 +1,5 @@
 """What an annotated video draws on each frame: the skeleton and the poses
-held, per analyzed frame (``analyzer.annotate`` renders it).
+held, per analyzed frame (``analyzer.render.annotate`` renders it).
 
 An overlay comes from an ``AnalysisResult`` (in the server, without turning
 landmarks into JSON) or from an analysis's JSON (``include=frames``), and
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.landmarks import NUM_LANDMARKS
+from analyzer.landmarks.blazepose import NUM_LANDMARKS
 from analyzer.results import AnalysisResult
 
 #: Label of a frame in which no pose is held.

@@ -22,9 +22,9 @@ from mediapipe.tasks.python.vision.core.vision_task_running_mode import VisionTa
 from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmarker, PoseLandmarkerOptions
 
 from analyzer.errors import UndecodableVideoError
-from analyzer.jobs import LandmarkJob, LandmarkRun
-from analyzer.landmarks import NUM_LANDMARKS
-from analyzer.video import Frame, FrameReader
+from analyzer.landmarks.blazepose import NUM_LANDMARKS
+from analyzer.landmarks.tasks import LandmarkJob, LandmarkRun
+from analyzer.video.reader import Frame, FrameReader
 
 #: Decoded frames buffered between the decode thread and inference.
 QUEUE_FRAMES = 4

@@ -2,14 +2,14 @@
 
 The score of a pose is the minimum over its constraints (NaN when any of
 them cannot be judged). A constraint with a threshold scores its measure
-with ``analyzer.geometry.ramp``: 0.5 exactly at ``min`` (or ``max``), rising
+with ``analyzer.poses.geometry.ramp``: 0.5 exactly at ``min`` (or ``max``), rising
 to 1 (falling to 0) over ``softness``; with both ``min`` and ``max`` the
 weaker side decides. ``softness`` 0 is a hard limit: 1 strictly past the
 threshold, 0 at or before it. A ``sides`` constraint scores 1 or 0.
 
 A group (``{"for": ..., "constraints": [...]}``) scores its constraints for
 each side of the body, "this" side being the person's left and then their
-right (``analyzer.definitions.points``), takes the minimum per side, and
+right (``analyzer.poses.definitions.points``), takes the minimum per side, and
 combines the two sides by its quantifier:
 
 - ``both``: the weaker side (minimum);
@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.definitions.measures import MEASURES
-from analyzer.definitions.points import unit_length
-from analyzer.geometry import judged, ramp, visible
-from analyzer.landmarks import Landmark, Y
+from analyzer.landmarks.blazepose import Landmark, Y
+from analyzer.poses.definitions.measures import MEASURES
+from analyzer.poses.definitions.points import unit_length
+from analyzer.poses.geometry import judged, ramp, visible
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 SideScoreFn = Callable[[np.ndarray, int], np.ndarray]
@@ -105,7 +105,7 @@ def compile_group(spec: dict[str, Any]) -> ScoreFn:
 def compile_definition(definition: dict[str, Any]) -> ScoreFn:
     """The scoring function of a validated definition: ``(..., 33, 4) float32``
     landmarks in pixels -> ``(...)`` scores in [0, 1], NaN where a constraint
-    cannot be judged (see ``analyzer.detectors.registry``)."""
+    cannot be judged (see ``analyzer.poses.detectors.registry``)."""
     parts: list[ScoreFn] = []
     for spec in definition["constraints"]:
         if "for" in spec:

@@ -1,4 +1,4 @@
-"""Accuracy against labelled frames: ``python -m analyzer.evaluate LABELS VIDEOS``.
+"""Accuracy against labelled frames: ``python -m analyzer.tools.evaluate LABELS VIDEOS``.
 
 ``LABELS`` is a CSV ``video,frame,<pose>,...`` with values ``1``, ``0`` or
 ``?`` (``?`` frames are left out), as in ``shared/labels/shared.csv``;
@@ -29,13 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from analyzer.detectors import available
 from analyzer.errors import AnalyzerError
+from analyzer.landmarks.pool import LandmarkPool
 from analyzer.options import AnalysisOptions
 from analyzer.pipeline import analyze_video
-from analyzer.pool import LandmarkPool
+from analyzer.poses.detectors import available
 from analyzer.results import AnalysisResult
-from analyzer.video import is_sampled
+from analyzer.video.reader import is_sampled
 
 OVERALL = "(all)"
 
@@ -187,7 +187,9 @@ def to_json(results: dict[str, dict[str, Counts]]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation CLI; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m analyzer.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m analyzer.tools.evaluate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("labels", type=Path, help="labels CSV (video,frame,<pose>...)")
     parser.add_argument("videos", type=Path, help="directory of the labelled videos")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="landmark worker processes")

@@ -1,7 +1,7 @@
 """Angles and body measures on landmarks in pixels, for one frame or many.
 
 Every function takes landmarks as a ``(..., 33, 4) float32`` array in pixels
-(see ``analyzer.landmarks.to_pixels``; image y grows downwards): ``(33, 4)``
+(see ``analyzer.landmarks.blazepose.to_pixels``; image y grows downwards): ``(33, 4)``
 for one frame, ``(n, 33, 4)`` for n frames at once, with the results shaped
 ``(...)`` accordingly. A frame without a person is all NaN and gives NaN.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer.landmarks import VISIBILITY, Landmark
+from analyzer.landmarks.blazepose import VISIBILITY, Landmark
 
 #: Visibility below which a landmark is not trusted. 0.5 is the cut-off that
 #: MediaPipe's own drawing utilities use (``_VISIBILITY_THRESHOLD`` in

@@ -15,10 +15,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from analyzer.definitions.points import CENTRAL, is_sided
-from analyzer.definitions.source import Document
-from analyzer.definitions.source import Path as JsonPath
 from analyzer.errors import PoseDefinitionError
+from analyzer.poses.definitions.points import CENTRAL, is_sided
+from analyzer.poses.definitions.source import Document
+from analyzer.poses.definitions.source import Path as JsonPath
 
 SCHEMA_PATH = Path(__file__).with_name("pose-definition.schema.json")
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())

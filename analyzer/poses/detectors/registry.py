@@ -4,7 +4,7 @@ A detector is a plain function that scores frames on their own::
 
     def score(landmarks: np.ndarray) -> np.ndarray
 
-``landmarks`` is ``(..., 33, 4) float32`` in pixels (``analyzer.landmarks``):
+``landmarks`` is ``(..., 33, 4) float32`` in pixels (``analyzer.landmarks.blazepose``):
 one frame ``(33, 4)`` or a batch ``(n, 33, 4)``, scored frame by frame with
 numpy broadcasting. The result, shaped ``(...)``, is a score in [0, 1] per
 frame, where ``HIT_SCORE`` (0.5) and above is a hit (the frame matches the
@@ -12,7 +12,7 @@ pose's definition) and the distance from 0.5 says how clearly, or NaN where
 the landmarks the pose depends on are not visible enough to judge (no hit).
 
 Every built-in pose is a declarative definition (``analyzer/poses/*.json``)
-that ``analyzer.detectors.library`` compiles (``analyzer.definitions``) and
+that ``analyzer.poses.detectors.library`` compiles (``analyzer.poses.definitions``) and
 registers with ``register_detector``, so adding a pose is one new JSON file
 (plus its tests). A pose the format cannot express can still be a Python
 function decorated with ``@register`` in a module of ``analyzer/detectors/``
@@ -44,7 +44,7 @@ class Detector:
         description: one sentence of what a person would see.
         score: the scoring function (see the module docstring).
         definition: the declarative definition it was compiled from
-            (``analyzer.definitions``), or ``None`` for a Python detector.
+            (``analyzer.poses.definitions``), or ``None`` for a Python detector.
     """
 
     name: str
