@@ -19,7 +19,7 @@ from analyzer.landmarks.pool import LandmarkPool
 from analyzer.options import DEFAULT_MIN_SEGMENT_MS, DEFAULT_SMOOTHING_MS, AnalysisOptions
 from analyzer.pipeline import analyze_video
 from analyzer.poses.detectors import available, get_detectors
-from analyzer.video.reader import frames_to_analyze
+from analyzer.video import frames_to_analyze
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

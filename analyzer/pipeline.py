@@ -34,8 +34,7 @@ from analyzer.poses.detectors import Detector, get_detectors
 from analyzer.poses.segments import find_segments
 from analyzer.poses.smoothing import hysteresis, smooth
 from analyzer.results import AnalysisResult, FrameDetail, PoseSummary, VideoInfo
-from analyzer.video.limits import VideoLimits
-from analyzer.video.reader import is_sampled, probe, sniff
+from analyzer.video import VideoLimits, is_sampled, probe, sniff
 
 log = logging.getLogger(__name__)
 

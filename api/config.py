@@ -6,7 +6,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
-from analyzer.video.limits import VideoLimits
+from analyzer.video import VideoLimits
 
 
 def _env_float(name: str, default: float) -> float:

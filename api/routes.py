@@ -10,7 +10,7 @@ from werkzeug.utils import secure_filename
 
 from analyzer import analyze_video
 from analyzer.render.overlay import overlay_from_result
-from analyzer.video.reader import frames_to_analyze
+from analyzer.video import frames_to_analyze
 from api.annotated import annotated_video_field
 from api.config import Config
 from api.errors import ApiError

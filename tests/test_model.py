@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.landmarks import model
 from analyzer.errors import ModelUnavailableError
+from analyzer.landmarks import model
 
 
 @pytest.fixture

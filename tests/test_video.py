@@ -11,7 +11,8 @@ import pytest
 from analyzer.errors import NotAVideoError, UndecodableVideoError
 from analyzer.landmarks.landmarker import create_landmarker, run_landmarker
 from analyzer.landmarks.tasks import LandmarkJob
-from analyzer.video.reader import FALLBACK_FPS, FrameReader, iter_frames, safe_fps, sniff
+from analyzer.video.probe import FALLBACK_FPS, safe_fps, sniff
+from analyzer.video.reader import FrameReader, iter_frames
 from tests.conftest import video
 
 ARM_CIRCLES = "arm_circles_tpose_portrait_480x848_10fps.mp4"

@@ -24,7 +24,7 @@ from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmarker, PoseLa
 from analyzer.errors import UndecodableVideoError
 from analyzer.landmarks.blazepose import NUM_LANDMARKS
 from analyzer.landmarks.tasks import LandmarkJob, LandmarkRun
-from analyzer.video.reader import Frame, FrameReader
+from analyzer.video import Frame, FrameReader
 
 #: Decoded frames buffered between the decode thread and inference.
 QUEUE_FRAMES = 4

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analyzer.video.limits import VideoLimits
+from analyzer.video import VideoLimits
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import numpy as np
 from analyzer.errors import AnalyzerError, UndecodableVideoError
 from analyzer.render.overlay import Overlay, overlay_from_analysis
 from analyzer.render.skeleton import draw_label, draw_skeleton
-from analyzer.video.reader import FrameReader
+from analyzer.video import FrameReader
 
 #: x264 quality (lower is better and larger; 23 is libx264's default) and speed preset.
 CRF = 23

@@ -35,7 +35,7 @@ from analyzer.options import AnalysisOptions
 from analyzer.pipeline import analyze_video
 from analyzer.poses.detectors import available
 from analyzer.results import AnalysisResult
-from analyzer.video.reader import is_sampled
+from analyzer.video import is_sampled
 
 OVERALL = "(all)"
 

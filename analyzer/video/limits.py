@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from analyzer.errors import VideoTooLargeError
-from analyzer.video.reader import ContainerInfo
+from analyzer.video.probe import ContainerInfo
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Video input: content sniffing, metadata, and a streaming frame reader.
+"""Video input: a streaming frame reader, and which frames sampling keeps.
 
 Frames are read one at a time with OpenCV (FFmpeg backend) and never held
 all at once. Rotation metadata of phone videos is applied by OpenCV
@@ -8,28 +8,17 @@ all at once. Rotation metadata of phone videos is applied by OpenCV
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
-import filetype
 import numpy as np
 
-from analyzer.errors import NotAVideoError, UndecodableVideoError, VideoTooLargeError
-
-if TYPE_CHECKING:
-    from analyzer.video.limits import VideoLimits
-
-#: Frame rate assumed when the container reports none (0, NaN or absurd).
-FALLBACK_FPS = 30.0
-#: Largest frame rate taken from a container as real; above it (or at 0 or
-#: NaN) ``FALLBACK_FPS`` is used. 1000 fps keeps millisecond timestamps of
-#: consecutive frames distinct.
-MAX_FPS = 1000.0
+from analyzer.errors import VideoTooLargeError
+from analyzer.video.limits import VideoLimits
+from analyzer.video.probe import open_capture, safe_fps
 
 
 @dataclass(frozen=True)
@@ -51,47 +40,6 @@ class Frame:
         """CRC-32 of the pixels: equal for the same frame decoded twice the
         same way, and almost surely different for two different frames."""
         return zlib.crc32(np.ascontiguousarray(self.rgb))
-
-
-def sniff(path: str | Path) -> str:
-    """Check by content (magic bytes, not name) that a file is a video container.
-
-    Returns:
-        The detected MIME type, e.g. ``video/mp4``.
-
-    Raises:
-        NotAVideoError: the file is empty, or its content is not a known
-            video container (text, images, audio-only formats, random bytes).
-    """
-    path = Path(path)
-    if path.stat().st_size == 0:
-        raise NotAVideoError("the uploaded file is empty")
-    kind = filetype.guess(str(path))
-    if kind is None:
-        raise NotAVideoError("the file is not a video (its content matches no known video format)")
-    if not kind.mime.startswith("video/"):
-        raise NotAVideoError(f"the file is not a video but {kind.mime}")
-    return kind.mime
-
-
-def safe_fps(value: float) -> float:
-    """The container's frame rate if usable, else ``FALLBACK_FPS``."""
-    if not math.isfinite(value) or value <= 0.0 or value > MAX_FPS:
-        return FALLBACK_FPS
-    return float(value)
-
-
-def open_capture(path: str | Path) -> cv2.VideoCapture:
-    """Open a video with OpenCV with rotation metadata applied.
-
-    Raises:
-        UndecodableVideoError: OpenCV cannot open the file.
-    """
-    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    if not capture.isOpened():
-        raise UndecodableVideoError("the video could not be opened for decoding")
-    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-    return capture
 
 
 def is_sampled(index: int, fps: float, sample_fps: float | None) -> bool:
@@ -202,53 +150,3 @@ class FrameReader:
 def iter_frames(path: str | Path, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
     """Every frame ``[start, stop)`` at full size (see ``FrameReader``)."""
     return iter(FrameReader(path, start, stop))
-
-
-class ContainerInfo(NamedTuple):
-    """What the container declares: hints for planning and progress bars.
-
-    Attributes:
-        fps: frame rate (``safe_fps`` of the declared one).
-        frame_count: declared frames; can be wrong, and is 0 when unknown.
-        width, height: declared frame size in pixels, as stored (before rotation).
-    """
-
-    fps: float
-    frame_count: int
-    width: int
-    height: int
-
-
-def probe(path: str | Path) -> ContainerInfo:
-    """Read the container's declared fps and frame count without decoding.
-
-    Raises:
-        UndecodableVideoError: the file cannot be opened.
-    """
-    capture = open_capture(path)
-    try:
-        count, width, height = (
-            capture.get(prop)
-            for prop in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT)
-        )
-        return ContainerInfo(
-            fps=safe_fps(capture.get(cv2.CAP_PROP_FPS)),
-            frame_count=int(count) if math.isfinite(count) and count > 0 else 0,
-            width=int(width) if math.isfinite(width) else 0,
-            height=int(height) if math.isfinite(height) else 0,
-        )
-    finally:
-        capture.release()
-
-
-def frames_to_analyze(path: str | Path, sample_fps: float | None) -> int | None:
-    """How many frames an analysis will run the landmarker on, from the
-    container's declared count (a hint for progress bars); ``None`` when the
-    container does not say or cannot be opened."""
-    try:
-        info = probe(path)
-    except UndecodableVideoError:
-        return None
-    if not info.frame_count:
-        return None
-    return math.ceil(info.frame_count * min(1.0, (sample_fps or info.fps) / info.fps))
