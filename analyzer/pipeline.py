@@ -28,7 +28,7 @@ import numpy as np
 from analyzer.landmarks.blazepose import to_pixels
 from analyzer.landmarks.model import ModelInfo
 from analyzer.landmarks.pool import LandmarkPool
-from analyzer.landmarks.tasks import LandmarkJob, LandmarkRun
+from analyzer.landmarks.tasks import LandmarkRun, LandmarkTask
 from analyzer.options import AnalysisOptions
 from analyzer.poses.detectors import Detector, get_detectors
 from analyzer.poses.segments import find_segments
@@ -53,9 +53,9 @@ MIN_CHUNK_FRAMES = 60
 WARMUP_MS = 500.0
 
 
-def plan_jobs(
+def plan_tasks(
     path: str | Path, workers: int, sample_fps: float | None, limits: VideoLimits | None = None
-) -> list[LandmarkJob]:
+) -> list[LandmarkTask]:
     """Split a video into up to ``workers`` consecutive frame ranges.
 
     The split uses the container's declared frame count; the last range reads
@@ -70,7 +70,7 @@ def plan_jobs(
         limits.check_declared(info)
     chunks = min(workers, info.frame_count // MIN_CHUNK_FRAMES)
     if chunks <= 1:
-        return [LandmarkJob(str(path), sample_fps=sample_fps, limits=limits)]
+        return [LandmarkTask(str(path), sample_fps=sample_fps, limits=limits)]
     bounds = [round(i * info.frame_count / chunks) for i in range(chunks + 1)]
     warmup = math.ceil(WARMUP_MS * info.fps / 1000.0)
 
@@ -80,7 +80,7 @@ def plan_jobs(
         return any(is_sampled(k, info.fps, sample_fps) for k in range(max(0, start - warmup), start))
 
     return [
-        LandmarkJob(
+        LandmarkTask(
             str(path),
             start,
             stop if i < chunks - 1 else None,
@@ -104,24 +104,24 @@ def same_frames(before: LandmarkRun, after: LandmarkRun) -> bool:
     return bool(common) and all(before.fingerprints[i] == after.fingerprints[i] for i in common)
 
 
-def run_jobs(
+def run_tasks(
     pool: LandmarkPool,
-    jobs: list[LandmarkJob],
+    tasks: list[LandmarkTask],
     *,
     timeout_s: float | None,
     wait_s: float | None,
     on_progress: Callable[[int], None] | None,
 ) -> LandmarkRun:
-    """Run jobs on the pool concurrently and join their runs in order.
+    """Run tasks on the pool concurrently and join their runs in order.
 
     Raises:
-        The first error any job raised (see ``LandmarkPool.run``).
+        The first error any task raised (see ``LandmarkPool.run``).
     """
-    if len(jobs) == 1:
-        return pool.run(jobs[0], timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
-    done = [0] * len(jobs)
-    runs: list[LandmarkRun | None] = [None] * len(jobs)
-    errors: list[BaseException | None] = [None] * len(jobs)
+    if len(tasks) == 1:
+        return pool.run(tasks[0], timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
+    done = [0] * len(tasks)
+    runs: list[LandmarkRun | None] = [None] * len(tasks)
+    errors: list[BaseException | None] = [None] * len(tasks)
     lock = threading.Lock()
 
     def work(i: int) -> None:
@@ -133,11 +133,11 @@ def run_jobs(
                 on_progress(total)
 
         try:
-            runs[i] = pool.run(jobs[i], timeout_s=timeout_s, wait_s=wait_s, on_progress=progress)
+            runs[i] = pool.run(tasks[i], timeout_s=timeout_s, wait_s=wait_s, on_progress=progress)
         except BaseException as exc:  # re-raised in the caller
             errors[i] = exc
 
-    threads = [threading.Thread(target=work, args=(i,), name=f"chunk-{i}") for i in range(len(jobs))]
+    threads = [threading.Thread(target=work, args=(i,), name=f"chunk-{i}") for i in range(len(tasks))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -145,10 +145,10 @@ def run_jobs(
     for error in errors:
         if error is not None:
             raise error
-    for i in range(1, len(jobs)):
-        if jobs[i].seek and not same_frames(runs[i - 1], runs[i]):  # type: ignore[arg-type]
-            log.warning("seeking to frame %d missed; decoding from frame 0", jobs[i].start_frame)
-            retry = dataclasses.replace(jobs[i], seek=False)
+    for i in range(1, len(tasks)):
+        if tasks[i].seek and not same_frames(runs[i - 1], runs[i]):  # type: ignore[arg-type]
+            log.warning("seeking to frame %d missed; decoding from frame 0", tasks[i].start_frame)
+            retry = dataclasses.replace(tasks[i], seek=False)
             runs[i] = pool.run(retry, timeout_s=timeout_s, wait_s=wait_s, on_progress=None)
     return LandmarkRun.concatenate(runs)  # type: ignore[arg-type]
 
@@ -189,8 +189,8 @@ def analyze_video(
     options = options or AnalysisOptions()
     detectors = get_detectors(options.poses, extra=options.custom_poses)
     sniff(path)
-    jobs = plan_jobs(path, pool.size, options.sample_fps, limits)
-    run = run_jobs(pool, jobs, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
+    tasks = plan_tasks(path, pool.size, options.sample_fps, limits)
+    run = run_tasks(pool, tasks, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
     return build_result(
         run, detectors, options, pool.model, filename=filename or Path(path).name, started=started
     )

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer.landmarks.tasks import LandmarkJob
+from analyzer.landmarks.tasks import LandmarkTask
 from analyzer.options import AnalysisOptions
-from analyzer.pipeline import analyze_video, build_result, plan_jobs, run_jobs
+from analyzer.pipeline import analyze_video, build_result, plan_tasks, run_tasks
 from analyzer.poses.detectors import get_detectors
 from analyzer.video.reader import is_sampled
 from tests.conftest import video
@@ -20,30 +20,30 @@ JACKS = "jumping_jacks_gym_front_1280x720_60fps.mp4"
 HIPHOP = "dance_hiphop_solo_portrait_718x1280.mp4"
 
 
-def test_short_videos_run_as_one_job_long_ones_in_ranges():
-    assert len(plan_jobs(video("arm_circles_tpose_portrait_480x848_10fps.mp4"), 2, None)) == 1
-    jobs = plan_jobs(video(HIPHOP), 2, 10.0)
-    assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 230), (230, None)]
-    assert jobs[0].warmup_frames == 0 and jobs[1].warmup_frames == 15  # 500 ms at 30 fps
-    assert all(j.sample_fps == 10.0 for j in jobs)
+def test_short_videos_run_as_one_task_long_ones_in_ranges():
+    assert len(plan_tasks(video("arm_circles_tpose_portrait_480x848_10fps.mp4"), 2, None)) == 1
+    tasks = plan_tasks(video(HIPHOP), 2, 10.0)
+    assert [(j.start_frame, j.stop_frame) for j in tasks] == [(0, 230), (230, None)]
+    assert tasks[0].warmup_frames == 0 and tasks[1].warmup_frames == 15  # 500 ms at 30 fps
+    assert all(j.sample_fps == 10.0 for j in tasks)
     # The second range seeks; both check the 15 frames they share.
-    assert [j.seek for j in jobs] == [False, True]
-    assert jobs[0].check_frames == jobs[1].check_frames == ((215, 230),)
+    assert [j.seek for j in tasks] == [False, True]
+    assert tasks[0].check_frames == tasks[1].check_frames == ((215, 230),)
     # At 1 frame a second no frame of a 500 ms warm-up is analyzed: nothing
     # to check a seek by, so the second range decodes its way there.
-    assert [j.seek for j in plan_jobs(video(HIPHOP), 2, 1.0)] == [False, False]
+    assert [j.seek for j in plan_tasks(video(HIPHOP), 2, 1.0)] == [False, False]
 
 
 def test_a_seek_that_missed_is_run_again_from_frame_0(pool, variable_rate_video: Path, caplog):
     path = str(variable_rate_video)
-    jobs = plan_jobs(path, pool.size, None)
-    assert jobs[1].seek
+    tasks = plan_tasks(path, pool.size, None)
+    assert tasks[1].seek
     with caplog.at_level(logging.WARNING, logger="analyzer.pipeline"):
-        checked = run_jobs(pool, jobs, timeout_s=None, wait_s=None, on_progress=None)
+        checked = run_tasks(pool, tasks, timeout_s=None, wait_s=None, on_progress=None)
     assert "seeking to frame 230 missed" in caplog.text
-    decoded = run_jobs(
+    decoded = run_tasks(
         pool,
-        [dataclasses.replace(j, seek=False) for j in jobs],
+        [dataclasses.replace(j, seek=False) for j in tasks],
         timeout_s=None,
         wait_s=None,
         on_progress=None,
@@ -55,13 +55,13 @@ def test_a_seek_that_missed_is_run_again_from_frame_0(pool, variable_rate_video:
 @pytest.mark.parametrize("name", [JACKS, HIPHOP])
 def test_ranges_in_parallel_give_the_sequential_result(pool, name):
     path = str(video(name))
-    sequential = pool.run(LandmarkJob(path))
-    jobs = plan_jobs(path, pool.size, None)
-    assert len(jobs) == 2
-    parallel = run_jobs(pool, jobs, timeout_s=None, wait_s=None, on_progress=None)
+    sequential = pool.run(LandmarkTask(path))
+    tasks = plan_tasks(path, pool.size, None)
+    assert len(tasks) == 2
+    parallel = run_tasks(pool, tasks, timeout_s=None, wait_s=None, on_progress=None)
     np.testing.assert_array_equal(parallel.frame_indices, sequential.frame_indices)
     assert parallel.frames_read == sequential.frames_read
-    boundary = jobs[1].start_frame
+    boundary = tasks[1].start_frame
     # The first range is the sequential run itself, frame for frame.
     np.testing.assert_array_equal(parallel.landmarks[:boundary], sequential.landmarks[:boundary])
     # After the boundary the landmarker tracks from its own start: landmarks

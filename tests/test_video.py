@@ -10,7 +10,7 @@ import pytest
 
 from analyzer.errors import NotAVideoError, UndecodableVideoError
 from analyzer.landmarks.landmarker import create_landmarker, run_landmarker
-from analyzer.landmarks.tasks import LandmarkJob
+from analyzer.landmarks.tasks import LandmarkTask
 from analyzer.video.probe import FALLBACK_FPS, safe_fps, sniff
 from analyzer.video.reader import FrameReader, iter_frames
 from tests.conftest import video
@@ -62,7 +62,7 @@ def test_rotation_metadata_is_honoured(rotated_phone_video: Path, model_path: Pa
     stored = next(iter_frames(rotated_phone_video))
     assert stored.rgb.shape == (848, 480, 3), "frames must come out upright (portrait)"
     with create_landmarker(model_path.read_bytes()) as landmarker:
-        run = run_landmarker(landmarker, LandmarkJob(str(rotated_phone_video), stop_frame=5))
+        run = run_landmarker(landmarker, LandmarkTask(str(rotated_phone_video), stop_frame=5))
     assert (run.width, run.height) == (480, 848)
     shoulders_y = run.landmarks[:, 11:13, 1].mean()
     ankles_y = run.landmarks[:, 27:29, 1].mean()
@@ -110,4 +110,4 @@ def test_a_truncated_video_does_not_decode(tmp_path: Path, model_path: Path):
     path = tmp_path / "truncated.mp4"
     path.write_bytes(video(ARM_CIRCLES).read_bytes()[:3000])
     with pytest.raises(UndecodableVideoError), create_landmarker(model_path.read_bytes()) as landmarker:
-        run_landmarker(landmarker, LandmarkJob(str(path)))
+        run_landmarker(landmarker, LandmarkTask(str(path)))

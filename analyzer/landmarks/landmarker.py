@@ -3,7 +3,7 @@
 One landmarker per run of frames, in VIDEO mode (its timestamps must
 strictly increase, and it tracks the person from frame to frame), created in
 the process that uses it from model bytes read once per process (the worker
-makes the next one while it waits for a job). Decoding runs in a thread
+makes the next one while it waits for a task). Decoding runs in a thread
 ahead of inference through a small bounded queue: OpenCV and MediaPipe both
 release the GIL, so the two overlap, and memory holds at most
 ``QUEUE_FRAMES`` decoded frames.
@@ -23,7 +23,7 @@ from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmarker, PoseLa
 
 from analyzer.errors import UndecodableVideoError
 from analyzer.landmarks.blazepose import NUM_LANDMARKS
-from analyzer.landmarks.tasks import LandmarkJob, LandmarkRun
+from analyzer.landmarks.tasks import LandmarkRun, LandmarkTask
 from analyzer.video import Frame, FrameReader
 
 #: Decoded frames buffered between the decode thread and inference.
@@ -95,37 +95,37 @@ def _to_array(result: object) -> np.ndarray:
 
 
 def run_landmarker(
-    landmarker: PoseLandmarker, job: LandmarkJob, on_progress: Callable[[int], None] | None = None
+    landmarker: PoseLandmarker, task: LandmarkTask, on_progress: Callable[[int], None] | None = None
 ) -> LandmarkRun:
-    """Run a fresh landmarker over the frames of ``job``.
+    """Run a fresh landmarker over the frames of ``task``.
 
     Args:
         landmarker: a VIDEO-mode landmarker (``create_landmarker``) that has
             seen no frame yet; it is used up (its timestamps only increase,
             and it tracks from frame to frame), and the caller closes it.
-        job: which video and frames.
+        task: which video and frames.
         on_progress: called with the number of frames analyzed so far, every
             ``PROGRESS_EVERY`` frames and at the end.
 
     Returns:
-        The landmarks of the analyzed frames in ``[job.start_frame, stop)``,
-        where ``stop`` is ``job.stop_frame`` or the end of the video,
+        The landmarks of the analyzed frames in ``[task.start_frame, stop)``,
+        where ``stop`` is ``task.stop_frame`` or the end of the video,
         whichever comes first, and the fingerprints of the analyzed frames in
-        ``job.check_frames``.
+        ``task.check_frames``.
 
     Raises:
         UndecodableVideoError: the video cannot be opened, or not a single
             frame of it decodes from frame 0.
-        VideoTooLargeError: the decoded video is past ``job.limits``.
+        VideoTooLargeError: the decoded video is past ``task.limits``.
     """
     reader = FrameReader(
-        job.video_path,
-        start=max(0, job.start_frame - job.warmup_frames),
-        stop=job.stop_frame,
-        sample_fps=job.sample_fps,
+        task.video_path,
+        start=max(0, task.start_frame - task.warmup_frames),
+        stop=task.stop_frame,
+        sample_fps=task.sample_fps,
         max_side=MAX_SIDE,
-        limits=job.limits,
-        seek=job.seek,
+        limits=task.limits,
+        seek=task.seek,
     )
     fingerprints: dict[int, int] = {}
     indices: list[int] = []
@@ -134,9 +134,9 @@ def run_landmarker(
     for frame in _prefetch(iter(reader)):
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
         result = landmarker.detect_for_video(image, round(frame.timestamp_ms))
-        if any(first <= frame.index < stop for first, stop in job.check_frames):
+        if any(first <= frame.index < stop for first, stop in task.check_frames):
             fingerprints[frame.index] = frame.fingerprint
-        if frame.index < job.start_frame:
+        if frame.index < task.start_frame:
             continue
         indices.append(frame.index)
         timestamps.append(frame.timestamp_ms)

@@ -7,9 +7,9 @@ writes and reads pipes, and waits on a queue, all of which gevent makes
 cooperative, so a request waiting for its landmarks never blocks the event
 loop. Outside gevent (the CLI) the same code uses real threads.
 
-Each worker loads the model once and serves many jobs, one at a time. A
-worker that dies (a crash, ``kill -9``) fails only the job it was running
-and is replaced on next use; a job past its time limit has its worker
+Each worker loads the model once and serves many tasks, one at a time. A
+worker that dies (a crash, ``kill -9``) fails only the task it was running
+and is replaced on next use; a task past its time limit has its worker
 killed.
 """
 
@@ -35,7 +35,7 @@ from analyzer.errors import (
     WorkerCrashedError,
 )
 from analyzer.landmarks.model import ModelInfo
-from analyzer.landmarks.tasks import LandmarkJob, LandmarkRun
+from analyzer.landmarks.tasks import LandmarkRun, LandmarkTask
 
 _ERRORS: dict[str, type[AnalyzerError]] = {
     cls.code: cls
@@ -63,8 +63,8 @@ class _Worker:
             self.model = message[1]
         return self.model
 
-    def send(self, job: LandmarkJob) -> None:
-        pickle.dump(job, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+    def send(self, task: LandmarkTask) -> None:
+        pickle.dump(task, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self.process.stdin.flush()
 
     def receive(self) -> tuple:
@@ -136,25 +136,25 @@ class LandmarkPool:
 
     def run(
         self,
-        job: LandmarkJob,
+        task: LandmarkTask,
         *,
         timeout_s: float | None = None,
         wait_s: float | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> LandmarkRun:
-        """Run one job on a free worker, blocking (cooperatively under gevent).
+        """Run one task on a free worker, blocking (cooperatively under gevent).
 
         Args:
-            job: the frames to run the landmarker on.
-            timeout_s: time limit of the job in seconds; the worker is killed
+            task: the frames to run the landmarker on.
+            timeout_s: time limit of the task in seconds; the worker is killed
                 past it.
             wait_s: how long to wait for a free worker; ``None`` waits forever.
             on_progress: called with the frames done so far.
 
         Raises:
             PoolBusyError: no worker became free within ``wait_s``.
-            AnalysisTimeoutError: the job ran past ``timeout_s``.
-            WorkerCrashedError: the worker died during the job.
+            AnalysisTimeoutError: the task ran past ``timeout_s``.
+            WorkerCrashedError: the worker died during the task.
             NotAVideoError, UndecodableVideoError, VideoTooLargeError: raised
                 by the worker.
             ModelUnavailableError: the worker could not load the model.
@@ -171,7 +171,7 @@ class LandmarkPool:
             self._model = worker.wait_ready()
             if timer is not None:
                 timer.start()
-            worker.send(job)
+            worker.send(task)
             while True:
                 message = worker.receive()
                 if message[0] == "progress":
@@ -191,14 +191,14 @@ class LandmarkPool:
                 ) from None
             raise
         except AnalyzerError as exc:
-            # Reported by a live worker about its job (a bad video): the
+            # Reported by a live worker about its task (a bad video): the
             # worker stays; one that cannot load its model does not.
             if isinstance(exc, ModelUnavailableError):
                 worker.kill()
                 worker = None
             raise
         except BaseException:
-            # Interrupted mid-job (broken pipe, client gone, shutdown): the
+            # Interrupted mid-task (broken pipe, client gone, shutdown): the
             # worker's state is unknown, so it is not reused.
             worker.kill()
             worker = None
@@ -209,7 +209,7 @@ class LandmarkPool:
             self._slots.put(worker)
 
     def close(self) -> None:
-        """Stop every idle worker (busy ones stop when their job returns)."""
+        """Stop every idle worker (busy ones stop when their task returns)."""
         for _ in range(self.size):
             try:
                 worker = self._slots.get_nowait()

@@ -1,7 +1,10 @@
 """What a landmark worker is asked to do and what it answers.
 
+A ``LandmarkTask`` is one frame range of one video; an analysis runs one or
+more of them on the pool. (A "job" is an analysis job, one level up.)
+
 Kept apart from ``analyzer.landmarks.landmarker`` so that the processes that only
-plan jobs and read their results (the server, the CLI) never import
+plan tasks and read their results (the server, the CLI) never import
 MediaPipe.
 """
 
@@ -15,7 +18,7 @@ from analyzer.video import VideoLimits
 
 
 @dataclass(frozen=True)
-class LandmarkJob:
+class LandmarkTask:
     """Frames ``[start_frame, stop_frame)`` of one video to run the landmarker on.
 
     Attributes:
@@ -31,7 +34,7 @@ class LandmarkJob:
             ``analyzer.video.reader.FrameReader``) instead of decoding every frame
             before it.
         check_frames: ranges ``(first, stop)`` of frames whose fingerprints
-            the run reports, for each analyzed frame in them, so that two jobs
+            the run reports, for each analyzed frame in them, so that two tasks
             that both analyze those frames can check that they agree on which
             frame is which.
     """
@@ -48,21 +51,21 @@ class LandmarkJob:
 
 @dataclass
 class LandmarkRun:
-    """Landmarks of the analyzed frames of one ``LandmarkJob``.
+    """Landmarks of the analyzed frames of one ``LandmarkTask``.
 
     Attributes:
         fps: frame rate used for timestamps (container's, guarded).
         width: upright frame width in pixels (0 if no frame was decoded).
         height: upright frame height in pixels.
-        frames_read: frames decoded from frame 0 to where the job stopped;
-            for a job that read to the end, the video's true frame count.
+        frames_read: frames decoded from frame 0 to where the task stopped;
+            for a task that read to the end, the video's true frame count.
         frame_indices: ``(n,) int64`` index of each analyzed frame.
         timestamps_ms: ``(n,) float64`` timestamp of each analyzed frame in ms.
         landmarks: ``(n, 33, 4) float32``; x, y normalized [0, 1], z in x's
             scale, visibility [0, 1]; all NaN where no person was found.
         fingerprints: frame index -> fingerprint of that frame's pixels
             (``analyzer.video.reader.Frame.fingerprint``), for the analyzed frames
-            in the job's ``check_frames``.
+            in the task's ``check_frames``.
     """
 
     fps: float

@@ -1,15 +1,15 @@
 """A landmark worker process: ``python -m analyzer.landmarks.worker``.
 
 Started by ``analyzer.landmarks.pool.LandmarkPool``. It loads the pose model once,
-and always holds a fresh landmarker for the next job, made while it waits
-(making one takes 100-200 ms). It runs ``LandmarkJob``s read from stdin and
+and always holds a fresh landmarker for the next task, made while it waits
+(making one takes 100-200 ms). It runs ``LandmarkTask``s read from stdin and
 answers each with messages on its protocol pipe, all pickled (parent and
 child are the same program):
 
 - ``("ready", ModelInfo)`` once the model is loaded and a landmarker could
   be made from it, or
   ``("error", code, message)`` and exit if it cannot be;
-- per job, any number of ``("progress", frames_done)``, then either
+- per task, any number of ``("progress", frames_done)``, then either
   ``("result", LandmarkRun)`` or ``("error", code, message)``.
 
 The protocol pipe is the process's original stdout; file descriptor 1 is
@@ -41,18 +41,18 @@ def _send(out: BinaryIO, message: tuple) -> None:
 
 
 def release_memory() -> None:
-    """Give the heap memory freed by the last job back to the system
+    """Give the heap memory freed by the last task back to the system
     (glibc's ``malloc_trim``; nothing elsewhere). Without it a worker keeps
     the high-water mark of its largest video and carries it into later
-    jobs: the hip-hop clip analyzed after the 1080x1920 HEVC clip peaked at
+    tasks: the hip-hop clip analyzed after the 1080x1920 HEVC clip peaked at
     594 MB PSS without it and 539 MB with it (``analyzer.tools.bench``'s measure)."""
     process = ctypes.CDLL(None)  # the C library is loaded already
     if hasattr(process, "malloc_trim"):
         process.malloc_trim(0)
 
 
-def serve(jobs: BinaryIO, out: BinaryIO) -> None:
-    """Load the model, then answer jobs from ``jobs`` until it is closed."""
+def serve(tasks: BinaryIO, out: BinaryIO) -> None:
+    """Load the model, then answer tasks from ``tasks`` until it is closed."""
     try:
         path = resolve_model_path()
         info = model_info(path)
@@ -68,16 +68,16 @@ def serve(jobs: BinaryIO, out: BinaryIO) -> None:
     _send(out, ("ready", info))
     while True:
         try:
-            job = pickle.load(jobs)
+            task = pickle.load(tasks)
         except EOFError:
             landmarker.close()
             return
         try:
-            run = run_landmarker(landmarker, job, on_progress=lambda n: _send(out, ("progress", n)))
+            run = run_landmarker(landmarker, task, on_progress=lambda n: _send(out, ("progress", n)))
         except AnalyzerError as exc:
             _send(out, ("error", exc.code, str(exc)))
         except Exception:
-            log.exception("landmark job failed")
+            log.exception("landmark task failed")
             _send(out, ("error", "internal", "the landmark worker failed"))
         else:
             _send(out, ("result", run))
