@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.landmarks.model import ModelInfo
+from analyzer.poses.segments import Segment
 
 
 @dataclass(frozen=True)
@@ -29,25 +30,6 @@ class VideoInfo:
     fps: float
     frame_count: int
     duration_s: float
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A run of consecutive frames in which a pose is held.
-
-    Attributes:
-        pose: detector name.
-        start_frame: first frame index (inclusive).
-        end_frame: last frame index (inclusive).
-        start_ms: timestamp of ``start_frame`` in ms.
-        end_ms: timestamp of ``end_frame`` in ms.
-    """
-
-    pose: str
-    start_frame: int
-    end_frame: int
-    start_ms: int
-    end_ms: int
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from analyzer.results import Segment
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of consecutive frames in which a pose is held.
+
+    Attributes:
+        pose: detector name.
+        start_frame: first frame index (inclusive).
+        end_frame: last frame index (inclusive).
+        start_ms: timestamp of ``start_frame`` in ms.
+        end_ms: timestamp of ``end_frame`` in ms.
+    """
+
+    pose: str
+    start_frame: int
+    end_frame: int
+    start_ms: int
+    end_ms: int
 
 
 def find_segments(
