@@ -1,7 +1,7 @@
 """Annotated videos over HTTP: rendering one for ``POST /analyze?annotate=1``
 and ``GET /annotated/{video_id}.mp4``.
 
-Rendering runs in a child process (``python -m analyzer.render.annotate``), at
+Rendering runs in a child process (``python -m analyzer.annotate``), at
 most ``annotate_workers`` at a time, while the upload still exists: it takes
 a core for seconds, and this process only waits on it (gevent's
 ``subprocess`` waits without blocking the event loop; PyAV is never
@@ -32,13 +32,13 @@ bp = Blueprint("annotated", __name__)
 
 
 def render_in_subprocess(video: Path, overlay: Path, out: Path, *, timeout_s: float | None) -> None:
-    """Run ``python -m analyzer.render.annotate VIDEO OVERLAY.npz OUT`` and wait for it.
+    """Run ``python -m analyzer.annotate VIDEO OVERLAY.npz OUT`` and wait for it.
 
     Raises:
         AnalysisTimeoutError: it ran past ``timeout_s`` seconds (it is killed).
         AnnotationError: it failed (its output is logged, not answered).
     """
-    command = [sys.executable, "-m", "analyzer.render.annotate", str(video), str(overlay), str(out)]
+    command = [sys.executable, "-m", "analyzer.annotate", str(video), str(overlay), str(out)]
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:

@@ -151,13 +151,13 @@ def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
 
 
 def test_command_line(analysis: dict[str, Any], tmp_path: Path) -> None:
-    """``python -m analyzer.render.annotate`` renders from an analysis JSON, and
+    """``python -m analyzer.annotate`` renders from an analysis JSON, and
     answers the error envelope (exit 1) for one without frames."""
 
     def annotate(content: dict[str, Any], out: str) -> subprocess.CompletedProcess:
         (tmp_path / "analysis.json").write_text(json.dumps(content))
         return subprocess.run(
-            [sys.executable, "-m", "analyzer.render.annotate", str(video(ARM_CIRCLES)),
+            [sys.executable, "-m", "analyzer.annotate", str(video(ARM_CIRCLES)),
              str(tmp_path / "analysis.json"), str(tmp_path / out)],
             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip

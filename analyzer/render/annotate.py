@@ -1,7 +1,7 @@
 """Annotated video: the input re-encoded as a browser-ready MP4 with the
 skeleton and the poses held drawn on every frame.
 
-``python -m analyzer.render.annotate VIDEO ANALYSIS.json OUT.mp4`` renders it from
+``python -m analyzer.annotate VIDEO ANALYSIS.json OUT.mp4`` renders it from
 the JSON of an analysis of that video made with ``include=frames`` (the
 output of ``POST /analyze`` or ``python -m analyzer --include frames``), or
 from an ``Overlay`` saved as ``.npz`` (what the server hands over).
@@ -20,9 +20,6 @@ process (``api.annotated``) so that its event loop only waits on it.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -31,8 +28,8 @@ import av
 import cv2
 import numpy as np
 
-from analyzer.errors import AnalyzerError, UndecodableVideoError
-from analyzer.render.overlay import Overlay, overlay_from_analysis
+from analyzer.errors import UndecodableVideoError
+from analyzer.render.overlay import Overlay
 from analyzer.render.skeleton import draw_label, draw_skeleton
 from analyzer.video import FrameReader
 
@@ -98,36 +95,3 @@ def render_annotated(video_path: str | Path, overlay: Overlay, out_path: str | P
         if container is not None:
             container.close()
     return RenderedVideo(frames=count, width=stream.width, height=stream.height)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Render from the command line; prints what was written as JSON, or the
-    error envelope and exits with status 1."""
-    parser = argparse.ArgumentParser(
-        prog="python -m analyzer.render.annotate",
-        description="Draw the skeleton and poses of an analysis (include=frames) on its video; write an MP4.",
-    )
-    parser.add_argument("video", help="the analyzed video")
-    parser.add_argument(
-        "analysis", help="JSON of its analysis, made with include=frames (or an overlay .npz)"
-    )
-    parser.add_argument("out", help="MP4 file to write")
-    args = parser.parse_args(argv)
-    try:
-        source = Path(args.analysis)
-        if source.suffix == ".npz":
-            overlay = Overlay.load(source)
-        else:
-            overlay = overlay_from_analysis(json.loads(source.read_text()))
-        rendered = render_annotated(args.video, overlay, args.out)
-    except (AnalyzerError, ValueError, OSError) as exc:
-        json.dump({"error": {"code": getattr(exc, "code", "bad_input"), "message": str(exc)}}, sys.stdout)
-        sys.stdout.write("\n")
-        return 1
-    json.dump(vars(rendered), sys.stdout)
-    sys.stdout.write("\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
