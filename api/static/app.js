@@ -3,7 +3,7 @@
 // a timeline of pose segments with a playhead, and the summary.
 "use strict";
 
-// MediaPipe's 33-landmark pose connections, as analyzer/skeleton.py's
+// MediaPipe's 33-landmark pose connections, as analyzer/render/skeleton.py's
 // POSE_CONNECTIONS (tests/test_web.py checks that the two agree).
 const POSE_CONNECTIONS = [
   [0, 1], [1, 2], [2, 3], [3, 7], [0, 4], [4, 5], [5, 6], [6, 8], [9, 10],
@@ -14,7 +14,7 @@ const POSE_CONNECTIONS = [
 ];
 // Landmarks are drawn from this visibility on (as MediaPipe's drawing utils).
 const MIN_VISIBILITY = 0.5;
-// Skeleton colours: the person's left side, right side, middle (as analyzer/skeleton.py).
+// Skeleton colours: the person's left side, right side, middle (as analyzer/render/skeleton.py).
 const SIDE_COLOURS = { left: "#ff8a00", right: "#00aaff", middle: "#ffffff" };
 const POSE_COLOURS = [
   "#4f46e5", "#059669", "#d97706", "#db2777", "#0891b2", "#7c3aed", "#dc2626", "#65a30d",
