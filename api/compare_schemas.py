@@ -87,7 +87,7 @@ class Timing(StrictModel):
 
 
 class ComparedSegment(StrictModel):
-    """A stretch of the reference, 1-2.25 s long."""
+    """A stretch of the reference, 1.5 s long (the last one 0.75-2.25 s)."""
 
     start_ms: float = Field(ge=0, description="Start in reference time, in ms.")
     end_ms: float = Field(ge=0, description="End in reference time, in ms (exclusive).")
@@ -96,7 +96,11 @@ class ComparedSegment(StrictModel):
         description="Mean lag of the performance over the stretch, in ms (positive: behind)."
     )
     body_parts: dict[str, Score | None] = Field(description=BODY_PARTS_DESCRIPTION)
-    worst_body_parts: list[str] = Field(max_length=2, description="The two lowest body parts, lowest first.")
+    worst_body_parts: list[str] = Field(
+        max_length=2,
+        description="The (up to) two body parts scoring under 100 with the lowest score, lowest first; "
+        "`[]` where every body part scored 100.",
+    )
 
 
 class ComparedVideo(StrictModel):

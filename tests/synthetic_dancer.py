@@ -62,7 +62,7 @@ def dancer(
     points[:, L.RIGHT_SHOULDER] = shoulder_mid - across
     points[:, L.LEFT_HIP] = hip_mid + 0.7 * across
     points[:, L.RIGHT_HIP] = hip_mid - 0.7 * across
-    for side, sign in (("left", 1.0), ("right", -1.0)):
+    for side in ("left", "right"):
         shoulder, hip = points[:, L[f"{side.upper()}_SHOULDER"]], points[:, L[f"{side.upper()}_HIP"]]
         elbow = shoulder + towards(a[f"{side}_upper_arm"], 1.4)
         wrist = elbow + towards(a[f"{side}_forearm"], 1.3)
@@ -72,7 +72,6 @@ def dancer(
         points[:, L[f"{side.upper()}_WRIST"]] = wrist
         points[:, L[f"{side.upper()}_KNEE"]] = knee
         points[:, L[f"{side.upper()}_ANKLE"]] = ankle
-        del sign
     landmarks = np.ones((n, 33, 4), dtype=np.float32)
     landmarks[..., 0] = points[..., 0] / width
     landmarks[..., 1] = points[..., 1] / height

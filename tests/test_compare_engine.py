@@ -33,7 +33,7 @@ def test_identical_scores_100_with_no_timing_difference() -> None:
     assert not result.mirrored
     assert abs(result.timing.offset_ms) < 1 and result.timing.tempo_ratio == pytest.approx(1.0)
     assert set(result.body_parts) == {"left_arm", "right_arm", "left_leg", "right_leg", "torso"}
-    assert all(len(segment.worst_body_parts) == 2 for segment in result.segments)
+    assert all(segment.worst_body_parts == [] for segment in result.segments)  # nothing is worse
     assert result.segments[0].start_ms == 0 and result.segments[-1].end_ms == pytest.approx(10000.0)
     assert all(1000 <= s.end_ms - s.start_ms <= 2250 for s in result.segments)
     assert result.reference.pose_coverage == 1.0

@@ -49,8 +49,8 @@ class SegmentScore:
         lag_ms: mean lag of the performance over the stretch, in ms (see
             ``Timing.mean_abs_lag_ms``; positive: behind).
         body_parts: body part -> score 0-100 (``None``: not compared).
-        worst_body_parts: the (up to) two body parts with the lowest score,
-            lowest first.
+        worst_body_parts: the (up to) two body parts scoring under 100 with
+            the lowest score, lowest first (``[]``: all scored 100).
     """
 
     start_ms: float

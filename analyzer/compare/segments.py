@@ -11,7 +11,7 @@ from analyzer.compare.score import mean_score, part_scores
 
 #: Length of a segment in ms: 1.5 s is two to four beats at 80-160 bpm, one
 #: dance count to correct. The last one takes the remainder when it is at
-#: least half as long, else it is merged into the one before (1-2.25 s).
+#: least half as long, else it is merged into the one before (0.75-2.25 s).
 SEGMENT_MS = 1500.0
 
 
@@ -46,19 +46,18 @@ def score_segments(
     Returns:
         The segments in time order, covering every sample.
     """
-    step_ms = 1000.0 / rate_hz
     segments = []
     for start, stop in segment_bounds(len(scores), rate_hz):
         parts = body_part_scores(scores[start:stop])
-        compared = sorted((value, name) for name, value in parts.items() if value is not None)
+        below = sorted((value, name) for name, value in parts.items() if value is not None and value < 100.0)
         segments.append(
             SegmentScore(
-                start_ms=start_ms + start * step_ms,
-                end_ms=start_ms + stop * step_ms,
+                start_ms=start_ms + start * 1000.0 / rate_hz,
+                end_ms=start_ms + stop * 1000.0 / rate_hz,
                 score=mean_score(part_scores(scores[start:stop])),
                 lag_ms=float(lag_ms[start:stop].mean()),
                 body_parts=parts,
-                worst_body_parts=[name for _, name in compared[:2]],
+                worst_body_parts=[name for _, name in below[:2]],
             )
         )
     return segments
