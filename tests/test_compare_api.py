@@ -100,6 +100,14 @@ def test_a_video_without_a_person_is_insufficient_pose(
     assert not list(server.upload_dir.iterdir())
 
 
+def test_a_reference_without_a_person_fails_before_the_performance_is_read(
+    server: Server,
+    empty_room: Path,  # noqa: F811
+) -> None:
+    response = post_compare(server.url, empty_room, b"not even a video\n" * 50)
+    assert_error(response, 422, "insufficient_pose", server.upload_dir)
+
+
 def test_a_bad_option_is_named(server: Server, document: dict[str, Any]) -> None:
     clip = video(ARM_CIRCLES)
     response = post_compare(server.url, clip, clip, sample_fps="-1")

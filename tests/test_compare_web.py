@@ -7,6 +7,7 @@ reference along the alignment path."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -114,7 +115,9 @@ def drawn_joints(page: Page, role: str, landmarks: list[list[float]]) -> tuple[i
 
 
 def test_progress_is_shown(compared: Compared) -> None:
-    assert any(status.startswith("Analyzing both videos") for status in compared.statuses), compared.statuses
+    # 53 frames of the reference and 58 of the late performance.
+    counted = [s for s in compared.statuses if re.fullmatch(r"Analyzing both videos: frame \d+ of 111", s)]
+    assert counted, compared.statuses
     assert compared.page.is_hidden("#compare-status") and compared.page.is_hidden("#compare-error")
 
 
@@ -230,3 +233,20 @@ def test_the_analyze_view_comes_back(compared: Compared) -> None:
 
 def test_no_script_errors(compared: Compared) -> None:
     assert compared.errors == []
+
+
+def test_api_errors_are_shown(compared: Compared, tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n" * 20)
+    page = compared.page.context.new_page()
+    try:
+        page.goto(compared.page.url)
+        page.set_input_files("#compare-reference", str(video(ARM_CIRCLES)))
+        page.set_input_files("#compare-performance", str(text))
+        page.click("#compare-start")
+        page.wait_for_selector("#compare-error", state="visible", timeout=60_000)
+        message = page.inner_text("#compare-error")
+        assert "not_a_video" in message and "performance video" in message
+        assert page.is_hidden("#compare-results") and page.is_hidden("#compare-status")
+    finally:
+        page.close()

@@ -55,8 +55,20 @@ def _coverage(sequence: PoseSequence, filename: str) -> VideoCoverage:
     )
 
 
-def _check_coverage(sequence: PoseSequence, directions: np.ndarray, video: str, filename: str) -> None:
-    """Raises ``InsufficientPoseError`` naming ``video`` (see its docstring)."""
+def check_coverage(sequence: PoseSequence, video: str, filename: str) -> np.ndarray:
+    """Check that a video has enough pose to compare, and return its bone
+    directions (``bone_directions``, as recorded).
+
+    Args:
+        sequence: the video's landmarks.
+        video: ``"reference"`` or ``"performance"``, for the error.
+        filename: the video's file name, for the error.
+
+    Raises:
+        InsufficientPoseError: a person in fewer than ``MIN_POSE_COVERAGE``
+            of the frames, or no bone ever visible.
+    """
+    directions = bone_directions(sequence)
     if sequence.pose_coverage < MIN_POSE_COVERAGE:
         raise InsufficientPoseError(
             video,
@@ -67,6 +79,7 @@ def _check_coverage(sequence: PoseSequence, directions: np.ndarray, video: str, 
         raise InsufficientPoseError(
             video, f"the {video} video ({filename}) never shows a limb clearly enough"
         )
+    return directions
 
 
 def compare_sequences(
@@ -99,10 +112,8 @@ def compare_sequences(
             ``video`` says which (the reference is checked first).
     """
     started = time.perf_counter()
-    reference_directions = bone_directions(reference)
-    _check_coverage(reference, reference_directions, "reference", reference_name)
-    performance_directions = bone_directions(performance)
-    _check_coverage(performance, performance_directions, "performance", performance_name)
+    reference_directions = check_coverage(reference, "reference", reference_name)
+    performance_directions = check_coverage(performance, "performance", performance_name)
     first = resample(reference_directions, reference.timestamps_ms)
     as_recorded = _candidate(first, resample(performance_directions, performance.timestamps_ms))
     mirrored = _candidate(

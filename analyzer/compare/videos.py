@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.compare.engine import compare_sequences
+from analyzer.compare.engine import check_coverage, compare_sequences
 from analyzer.compare.result import ComparisonResult
 from analyzer.compare.sequence import PoseSequence
 from analyzer.errors import AnalyzerError
@@ -88,7 +88,8 @@ def compare_videos(
 
     The two videos' landmarks are found one after the other, each split over
     the pool's workers as one analysis is, then compared
-    (``analyzer.compare.engine.compare_sequences``).
+    (``analyzer.compare.engine.compare_sequences``). A reference with too
+    little pose fails before the performance is analyzed.
 
     Args:
         reference: the teacher's video file.
@@ -132,6 +133,7 @@ def compare_videos(
                 on_progress=progress,
             )
         )
+        check_coverage(sequence_of(runs[-1]), role, names[len(runs) - 1])
     result = compare_sequences(
         sequence_of(runs[0]), sequence_of(runs[1]), reference_name=names[0], performance_name=names[1]
     )
