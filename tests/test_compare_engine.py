@@ -3,6 +3,8 @@ synthetic dancer, where the true offset, tempo and changes are known."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,15 @@ def test_gaps_are_left_out_of_the_score() -> None:
         PoseSequence(REFERENCE.timestamps_ms, hidden, REFERENCE.width, REFERENCE.height), wrong
     )
     assert result.score == pytest.approx(100.0)
+
+
+def test_a_performance_that_holds_still_has_a_finite_timing() -> None:
+    times = frame_times(10, 30)
+    still = {name: np.full_like(values, values[0]) for name, values in angles_at(times / 1000.0).items()}
+    result = compare_sequences(REFERENCE, dancer(times, angles=still))
+    assert 0 < result.timing.tempo_ratio < 100 and np.isfinite(result.timing.offset_ms)
+    assert result.score < 60
+    one_frame = PoseSequence(REFERENCE.timestamps_ms[:1], REFERENCE.landmarks[:1], 1080, 1920)
+    result = compare_sequences(REFERENCE, one_frame)
+    assert result.timing.tempo_ratio == 1.0 and np.isfinite(result.timing.mean_abs_lag_ms)
+    json.dumps(result.to_dict(), allow_nan=False)

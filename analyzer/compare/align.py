@@ -97,12 +97,22 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares line ``y = slope * x + intercept``, fitted again without
     the points more than 3 median absolute deviations off the first fit (the
     flat runs where one side holds still while the other starts or ends).
-    Returns ``(slope, intercept)``; slope 1, intercept ``y[0]`` for one point."""
+
+    Returns:
+        ``(slope, intercept)``, the slope above 0: when a fit is not (a
+        performance that barely moves along the path), the line from the
+        first point to the last, and slope 1 when that is flat too.
+    """
     if len(x) < 2:
         return 1.0, float(y[0]) if len(y) else 0.0
     slope, intercept = np.polyfit(x, y, 1)
     residual = np.abs(y - (slope * x + intercept))
     keep = residual <= 3.0 * max(float(np.median(residual)), 1e-9) * 1.4826
     if keep.sum() >= 2 and not keep.all():
-        slope, intercept = np.polyfit(x[keep], y[keep], 1)
+        refit = np.polyfit(x[keep], y[keep], 1)
+        if refit[0] > 0:
+            slope, intercept = refit
+    if slope <= 0:
+        slope = (y[-1] - y[0]) / (x[-1] - x[0]) if y[-1] > y[0] else 1.0
+        intercept = y[0] - slope * x[0]
     return float(slope), float(intercept)
