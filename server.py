@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask
 
 from analyzer import LandmarkPool
-from api import admission, annotated, logs, openapi, poses, progress, security, web
+from api import admission, annotated, compare, logs, openapi, poses, progress, security, web
 from api.config import Config
 from api.errors import register_errors
 from api.routes import bp
@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (progress.bp, annotated.bp, openapi.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(poses.bp)
+    app.register_blueprint(compare.bp)
     register_errors(app)
     return app
 

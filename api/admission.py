@@ -12,8 +12,9 @@ from flask import Flask, g, request
 from api.config import Config
 from api.errors import ApiError
 
-#: Requests that start an analysis, as (method, path).
-ANALYSES = {("POST", "/analyze")}
+#: Requests that start an analysis, as (method, path). A comparison counts as
+#: one: its two videos run on the pool one after the other.
+ANALYSES = {("POST", "/analyze"), ("POST", "/compare")}
 #: Seconds a client is told to wait before trying again.
 RETRY_AFTER_S = 5
 

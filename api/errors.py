@@ -7,6 +7,7 @@ import logging
 from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
+from analyzer.compare import InsufficientPoseError
 from analyzer.errors import (
     AnalysisTimeoutError,
     AnalyzerError,
@@ -29,6 +30,7 @@ STATUS: dict[type[AnalyzerError], int] = {
     PoseDefinitionError: 400,
     NotAVideoError: 415,
     UndecodableVideoError: 422,
+    InsufficientPoseError: 422,
     VideoTooLargeError: 413,
     WorkerCrashedError: 500,
     AnnotationError: 500,

@@ -16,7 +16,7 @@ from api.errors import ApiError
 from api.schemas import AnalyzeOptions
 
 
-def _message(error: ValidationError) -> str:
+def validation_message(error: ValidationError) -> str:
     """One line per invalid field: ``name: what is wrong, got 'value'``."""
     lines = []
     for item in error.errors(include_url=False):
@@ -37,7 +37,7 @@ def parse_fields(values: Mapping[str, str]) -> AnalyzeOptions:
     try:
         return AnalyzeOptions.model_validate(given)
     except ValidationError as exc:
-        raise ApiError(400, "bad_parameter", _message(exc)) from None
+        raise ApiError(400, "bad_parameter", validation_message(exc)) from None
 
 
 def analysis_options(fields: AnalyzeOptions, config: Config) -> AnalysisOptions:

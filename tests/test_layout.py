@@ -1,6 +1,6 @@
 """The package layout: imports flow one way, from input to output.
 
-``video <- landmarks <- poses <- (options, results) <- pipeline <- render <-
+``video <- landmarks <- poses <- (options, results) <- pipeline <- (render, compare) <-
 (CLI, tools) <- jobs <- api <- server``: a module may import its own stage
 and earlier ones, never a later one. Every import counts, including those
 inside functions and under ``TYPE_CHECKING``.
@@ -25,6 +25,7 @@ STAGES = {
     "analyzer.results": 4,
     "analyzer.pipeline": 5,
     "analyzer.render": 6,
+    "analyzer.compare": 6,  # a comparison of two videos: landmarks from the pipeline
     "analyzer": 7,  # the package's own front: __init__, __main__, annotate, tools
     "jobs": 8,
     "api": 9,

@@ -311,7 +311,7 @@ function frameAt(timeMs) {
   return found < 0 ? null : state.frames[found];
 }
 
-function drawSkeleton(landmarks, box) {
+function drawSkeleton(context, landmarks, box) {
   const ratio = window.devicePixelRatio || 1;
   const line = Math.max(2, Math.min(box.width, box.height) / 160) * ratio;
   const point = (i) => [(box.x + landmarks[i][0] * box.width) * ratio, (box.y + landmarks[i][1] * box.height) * ratio];
@@ -340,7 +340,7 @@ function drawSkeleton(landmarks, box) {
 }
 
 // Where the picture is inside the video element (object-fit: contain), in CSS pixels.
-function pictureBox() {
+function pictureBox(canvas, video) {
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
   const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
@@ -362,12 +362,12 @@ function draw(mediaTime) {
   context.clearRect(0, 0, canvas.width, canvas.height);
   const frame = frameAt(time * 1000);
   if (frame && frame.landmarks && video.videoWidth) {
-    const box = pictureBox();
+    const box = pictureBox(canvas, video);
     context.save();
     context.beginPath();
     context.rect(box.x * ratio, box.y * ratio, box.width * ratio, box.height * ratio);
     context.clip();
-    drawSkeleton(frame.landmarks, box);
+    drawSkeleton(context, frame.landmarks, box);
     context.restore();
   }
 

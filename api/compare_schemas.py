@@ -1,0 +1,157 @@
+"""The JSON contract of ``POST /compare`` as pydantic models (see
+``api.schemas`` for how models become the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from spectree.model_adapter.pydantic_adapter import BaseFile
+
+from api.schemas import PROGRESS_ID_PATTERN, Landmark, StrictModel, _omittable
+
+Score = Annotated[float, Field(ge=0, le=100)]
+
+BODY_PARTS_DESCRIPTION = (
+    "Score 0-100 of each body part (`left_arm`, `right_arm`, `left_leg`, `right_leg`, `torso`), "
+    "`null` where it was never seen in both videos."
+)
+
+
+class CompareOptions(BaseModel):
+    """Options of ``POST /compare``, as query parameters or form fields. An
+    empty value means the default."""
+
+    model_config = ConfigDict(json_schema_extra=_omittable)
+
+    include: str | None = Field(
+        default=None,
+        description="`frames` adds `frames`: per video, per frame its index, timestamp and 33 landmarks "
+        "(what the page draws the skeletons from).",
+        examples=["frames"],
+    )
+    sample_fps: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="Analyze at most this many frames per second of each video (default: every frame, "
+        "or the server's `SAMPLE_FPS`).",
+    )
+    progress_id: str | None = Field(
+        default=None,
+        pattern=PROGRESS_ID_PATTERN,
+        description="A random id chosen by the client; while the comparison runs, "
+        "`GET /progress/{progress_id}` reports the frames of both videos analyzed so far.",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("include")
+    @classmethod
+    def _only_frames(cls, value: str | None) -> str | None:
+        if value is not None and {part.strip() for part in value.split(",") if part.strip()} - {"frames"}:
+            raise ValueError("include accepts only 'frames'")
+        return value
+
+
+class CompareForm(CompareOptions):
+    """The ``multipart/form-data`` body of ``POST /compare``: both videos and,
+    optionally, the options as fields."""
+
+    reference: BaseFile | None = Field(
+        default=None,
+        description="The reference (teacher's) video. Required; without it: 400 `missing_file`.",
+    )
+    performance: BaseFile | None = Field(
+        default=None,
+        description="The performance (student's) video. Required; without it: 400 `missing_file`.",
+    )
+
+
+class Timing(StrictModel):
+    """How the performance's time maps onto the reference's."""
+
+    offset_ms: float = Field(
+        description="Performance time minus reference time at the reference's start, in ms "
+        "(500: the performance starts half a second late)."
+    )
+    tempo_ratio: float = Field(
+        gt=0, description="The performance's tempo over the reference's (1.25: 25% faster; 0.8: slower)."
+    )
+    mean_abs_lag_ms: float = Field(
+        ge=0,
+        description="Mean distance of the performance ahead of or behind the line of `offset_ms` and "
+        "`tempo_ratio`, in ms: uneven timing, not a constant delay.",
+    )
+
+
+class ComparedSegment(StrictModel):
+    """A stretch of the reference, 1.5 s long (the last one 0.75-2.25 s)."""
+
+    start_ms: float = Field(ge=0, description="Start in reference time, in ms.")
+    end_ms: float = Field(ge=0, description="End in reference time, in ms (exclusive).")
+    score: Score | None = Field(description="0-100 over the stretch; `null` where nothing was compared.")
+    lag_ms: float = Field(
+        description="Mean lag of the performance over the stretch, in ms (positive: behind)."
+    )
+    body_parts: dict[str, Score | None] = Field(description=BODY_PARTS_DESCRIPTION)
+    worst_body_parts: list[str] = Field(
+        max_length=2,
+        description="The (up to) two body parts scoring under 100 with the lowest score, lowest first; "
+        "`[]` where every body part scored 100.",
+    )
+
+
+class ComparedVideo(StrictModel):
+    """One of the two videos and how much pose it had."""
+
+    filename: str = Field(description="The client's file name, for display only.")
+    width: int = Field(gt=0, description="Frame width in pixels.")
+    height: int = Field(gt=0, description="Frame height in pixels.")
+    duration_ms: float = Field(ge=0, description="From the first analyzed frame to the last, in ms.")
+    frames: int = Field(ge=1, description="Frames analyzed.")
+    frames_with_person: int = Field(ge=0)
+    pose_coverage: float = Field(ge=0, le=1, description="`frames_with_person / frames`.")
+
+
+class ComparedFrame(StrictModel):
+    """One analyzed frame of one video (``include=frames``)."""
+
+    frame_index: int = Field(ge=0, description="0-based index in decode order.")
+    timestamp_ms: float = Field(ge=0)
+    landmarks: Annotated[list[Landmark], Field(min_length=33, max_length=33)] | None = Field(
+        description="The 33 BlazePose landmarks in MediaPipe's order, or `null` without a person."
+    )
+
+
+class ComparedFrames(StrictModel):
+    """Both videos' frames."""
+
+    reference: list[ComparedFrame]
+    performance: list[ComparedFrame]
+
+
+class ComparisonResponse(StrictModel):
+    """The result of ``POST /compare`` (and of ``python -m analyzer.compare``);
+    docs/compare.md defines the score."""
+
+    score: Score | None = Field(
+        description="0-100, 100 = every bone within 10 degrees of the reference all along, 0 = every "
+        "bone 30 degrees or more off; `null` when nothing could be compared."
+    )
+    mirrored: bool = Field(description="The performance scored better mirrored (facing the teacher).")
+    timing: Timing
+    body_parts: dict[str, Score | None] = Field(description=BODY_PARTS_DESCRIPTION)
+    segments: list[ComparedSegment] = Field(description="Consecutive stretches of the reference, in order.")
+    path: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
+        description="The time alignment, one `[reference ms, performance ms]` pair per 100 ms of "
+        "reference time, both non-decreasing: play the performance at the second time when the "
+        "reference is at the first."
+    )
+    reference: ComparedVideo
+    performance: ComparedVideo
+    processing_s: float = Field(
+        ge=0, description="Wall time of the comparison, landmarks included, in seconds."
+    )
+    frames: ComparedFrames = Field(default=None, description="Only with `include=frames`.")
