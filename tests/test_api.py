@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import requests
 
+from analyzer.landmarks.blazepose import Landmark as L
 from analyzer.poses.detectors import available
 from tests.conftest import ROOT, Server, video
 
@@ -428,15 +429,22 @@ def test_include_frames(server: Server) -> None:
     assert len(frames) == body["total_frames"] == 53
     with_person = 0
     for index, frame in enumerate(frames):
-        assert sorted(frame) == ["frame_index", "landmarks", "scores", "timestamp_ms"]
+        assert sorted(frame) == ["frame_index", "landmarks", "scores", "timestamp_ms", "world_landmarks"]
         assert frame["frame_index"] == index
         assert frame["timestamp_ms"] == pytest.approx(index * 1000 / fps, abs=0.1)
         assert list(frame["scores"]) == ["t_pose"]
         score = frame["scores"]["t_pose"]
         assert score is None or 0.0 <= score <= 1.0
         if frame["landmarks"] is None:
+            assert frame["world_landmarks"] is None
             continue
         with_person += 1
+        world = np.array(frame["world_landmarks"], dtype=float)
+        assert world.shape == (33, 3) and np.isfinite(world).all()
+        # metres about the hip midpoint: the hips straddle the origin, the body is 1-2.5 m tall
+        hips = (world[L.LEFT_HIP] + world[L.RIGHT_HIP]) / 2
+        assert np.abs(hips).max() < 0.05
+        assert 1.0 < world[:, 1].max() - world[:, 1].min() < 2.5
         landmarks = np.array(frame["landmarks"], dtype=float)
         assert landmarks.shape == (33, 4)
         assert np.isfinite(landmarks).all()
