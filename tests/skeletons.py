@@ -43,6 +43,8 @@ ARMS = {
     "bent_out": {L.LEFT_ELBOW: (190, 250), L.LEFT_WRIST: (190, 120)},
     "tilted_up": {L.LEFT_ELBOW: (170, 170), L.LEFT_WRIST: (280, 90)},
     "akimbo": {L.LEFT_ELBOW: (150, 380), L.LEFT_WRIST: (70, 470)},
+    "at_face": {L.LEFT_ELBOW: (90, 260), L.LEFT_WRIST: (60, 165)},
+    "overhead_low": {L.LEFT_ELBOW: (110, 160), L.LEFT_WRIST: (90, 110)},
 }
 LEGS = {
     "straight": {L.LEFT_KNEE: (40, 650), L.LEFT_ANKLE: (40, 800)},

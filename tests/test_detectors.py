@@ -20,12 +20,21 @@ CASES = [
     ({"left_arm": "up"}, {"t_pose": False, "arms_up": True, "standing": True}),
     ({"left_arm": "down"}, {"t_pose": False, "arms_up": False, "standing": True}),
     ({"left_arm": "on_head"}, {"arms_up": False}),
+    # fists held at the face, forearms upright: the fingertips pass the crown,
+    # but the hands are at ear level
+    ({"left_arm": "at_face"}, {"arms_up": False}),
+    # the hands overhead, the wrists just below the crown (the air squat's
+    # arms): the fingertips are above it
+    ({"left_arm": "overhead_low"}, {"arms_up": True}),
     ({"left_arm": "up", "right_arm": "down"}, {"arms_up": False}),
     ({"left_arm": "t", "right_arm": "down"}, {"t_pose": False}),
     ({"left_arm": "forward"}, {"t_pose": False}),
     ({"left_arm": "bent_out"}, {"t_pose": False}),
     ({"left_arm": "tilted_up"}, {"t_pose": False}),
     ({"left_arm": "t", "left_leg": "squat"}, {"t_pose": False, "standing": False}),
+    # seen from the front, knees bent toward the camera: the image shows
+    # straight legs, the world landmarks the squat
+    ({"left_leg": "squat_toward_camera"}, {"standing": False}),
     ({"left_leg": "lunge", "right_leg": "straight"}, {"standing": False}),
     ({"left_arm": "t", "left_leg": "lunge", "right_leg": "straight"}, {"t_pose": False}),
     ({"left_leg": "lifted", "right_leg": "straight"}, {"standing": True}),
