@@ -32,10 +32,11 @@ test: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 test: deps $(VENV)/.installed lint
 	$(BIN)/python -m pytest
 
-# Precision, recall and F1 per pose on the shared labelled frames.
+# Precision, recall, F1 and the confusion table per pose on both shared labels files.
 accuracy: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 accuracy: $(VENV)/.installed
 	$(BIN)/python -m analyzer.tools.evaluate $(SHARED)/labels/shared.csv $(SHARED)/videos
+	$(BIN)/python -m analyzer.tools.evaluate $(SHARED)/labels/vocab.csv $(SHARED)/videos
 
 # Throughput and memory against the naive loop (BENCHMARKS.md); about 30-40 min.
 bench: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task

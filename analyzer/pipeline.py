@@ -198,7 +198,7 @@ def analyze_video(
 
 def score_frames(run: LandmarkRun, detectors: list[Detector]) -> dict[str, np.ndarray]:
     """Each detector's ``(n,)`` scores over the run's frames (NaN: cannot judge)."""
-    pixels = to_pixels(run.landmarks, run.width, run.height)
+    pixels = to_pixels(run.landmarks, run.width, run.height, run.world_landmarks)
     return {detector.name: np.asarray(detector.score(pixels), dtype=np.float64) for detector in detectors}
 
 
@@ -246,6 +246,7 @@ def build_result(
                 frame_index=int(run.frame_indices[i]),
                 timestamp_ms=float(run.timestamps_ms[i]),
                 landmarks=run.landmarks[i] if has_person[i] else None,
+                world_landmarks=run.world_landmarks[i] if has_person[i] else None,
                 scores={
                     name: None if np.isnan(values[i]) else round(float(values[i]), 3)
                     for name, values in scores.items()

@@ -58,12 +58,15 @@ class FrameDetail:
         timestamp_ms: timestamp in ms.
         landmarks: ``(33, 4)`` x, y normalized [0, 1], z, visibility; ``None``
             when no person was found.
+        world_landmarks: ``(33, 3)`` x, y, z in metres, origin at the hip
+            midpoint (``analyzer.landmarks.blazepose``); ``None`` when no person was found.
         scores: each detector's raw score in [0, 1], ``None`` where it could not judge.
     """
 
     frame_index: int
     timestamp_ms: float
     landmarks: np.ndarray | None
+    world_landmarks: np.ndarray | None
     scores: dict[str, float | None]
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +77,9 @@ class FrameDetail:
             "landmarks": None
             if self.landmarks is None
             else np.round(self.landmarks.astype(np.float64), 4).tolist(),
+            "world_landmarks": None
+            if self.world_landmarks is None
+            else np.round(self.world_landmarks.astype(np.float64), 4).tolist(),
             "scores": self.scores,
         }
 

@@ -50,8 +50,8 @@ class AnalyzeOptions(BaseModel):
     )
     include: str | None = Field(
         default=None,
-        description="`frames` adds `frames`: per frame its index, timestamp, 33 landmarks "
-        "and each detector's score.",
+        description="`frames` adds `frames`: per frame its index, timestamp, 33 landmarks, "
+        "33 world landmarks (metres) and each detector's score.",
         examples=["frames"],
     )
     smoothing_ms: NonNegativeMs | None = Field(
@@ -181,6 +181,16 @@ Landmark = Annotated[
     ),
 ]
 
+WorldLandmark = Annotated[
+    list[float],
+    Field(
+        min_length=3,
+        max_length=3,
+        description="`[x, y, z]` in metres, origin at the midpoint of the hips: x to the image's right, "
+        "y down, z away from the camera (MediaPipe's world landmarks; the depth is the model's estimate).",
+    ),
+]
+
 
 class FrameDetail(StrictModel):
     """One analyzed frame (``include=frames``)."""
@@ -189,6 +199,9 @@ class FrameDetail(StrictModel):
     timestamp_ms: float = Field(ge=0)
     landmarks: Annotated[list[Landmark], Field(min_length=33, max_length=33)] | None = Field(
         description="The 33 BlazePose landmarks in MediaPipe's order, or `null` without a person."
+    )
+    world_landmarks: Annotated[list[WorldLandmark], Field(min_length=33, max_length=33)] | None = Field(
+        description="The same 33 landmarks in 3D, in metres, or `null` without a person."
     )
     scores: dict[str, float | None] = Field(
         description="Each detector's raw score in [0, 1]; `null` where it could not judge."

@@ -21,7 +21,7 @@ from analyzer.landmarks.blazepose import Landmark as L
 from analyzer.poses.definitions import SCHEMA, SCHEMA_PATH, load_directory, parse_definitions, parse_selection
 from analyzer.poses.definitions.compiler import QUANTIFIERS
 from analyzer.poses.definitions.measures import MEASURES
-from analyzer.poses.definitions.points import POINTS, UNITS
+from analyzer.poses.definitions.points import POINTS, SPACES, UNITS
 from analyzer.poses.detectors import HIT_SCORE, available, get_detectors, register, register_detector
 from analyzer.poses.detectors.library import BUILTIN_DIR
 from tests.conftest import ROOT
@@ -74,6 +74,7 @@ def test_the_schema_names_exactly_what_the_compiler_knows():
     defs = SCHEMA["$defs"]
     assert defs["point"]["enum"] == list(POINTS)
     assert defs["unit"]["enum"] == list(UNITS)
+    assert defs["space"]["enum"] == list(SPACES)
     assert defs["measure"]["properties"]["measure"]["enum"] == list(MEASURES)
     assert defs["group"]["properties"]["for"]["enum"] == list(QUANTIFIERS)
 
@@ -136,6 +137,121 @@ def test_a_compiled_definition_scores_batches_like_single_frames():
     )
     for detector in detectors:
         np.testing.assert_array_equal(detector.score(frames), [detector.score(frame) for frame in frames])
+
+
+# ---------------------------------------------------------------- 3D, alternatives, hidden sides
+
+
+def test_a_knee_bent_toward_the_camera_is_bent_in_the_world_and_straight_in_the_image():
+    squat = skeleton(left_leg="squat_toward_camera")
+    image, _ = MEASURES["angle"](squat, KNEE, 0)
+    world, known = MEASURES["angle"](squat, {**KNEE, "space": "world"}, 0)
+    assert float(image) > 170 and float(world) < 90 and bool(known)
+    thigh = {"measure": "tilt", "points": ["hip", "knee"], "from": "vertical"}
+    assert float(MEASURES["tilt"](squat, thigh, 0)[0]) > 175  # hanging straight down, in the image
+    assert float(MEASURES["tilt"](squat, {**thigh, "space": "world"}, 0)[0]) < 120
+
+
+def test_world_measures_are_in_metres_and_world_units():
+    landmarks = skeleton()
+    shoulders_up = {"measure": "height", "points": ["shoulders", "hips"], "unit": "torso"}
+    assert float(MEASURES["height"](landmarks, shoulders_up, 0)[0]) == pytest.approx(1.0)
+    world = float(MEASURES["height"](landmarks, {**shoulders_up, "space": "world"}, 0)[0])
+    assert world == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_body_axes_split_a_stance_into_front_and_side():
+    lunge = skeleton(left_leg="lunge_front", right_leg="lunge_rear")
+    feet = {"measure": "distance", "space": "world", "points": ["ankle", "other_ankle"], "unit": "torso"}
+    front = float(MEASURES["distance"](lunge, {**feet, "axis": "front"}, 0)[0])
+    side = float(MEASURES["distance"](lunge, {**feet, "axis": "side"}, 0)[0])
+    assert front > 2 and side < 0.5
+    # seen from the front the image puts the two feet side by side
+    assert float(MEASURES["distance"](lunge, {**feet, "space": "image", "axis": "x"}, 0)[0]) < 0.5
+    turned = {"measure": "tilt", "space": "world", "points": ["hip", "knee"], "from": "front"}
+    assert float(MEASURES["tilt"](skeleton(left_leg="plie"), turned, 0)[0]) == pytest.approx(90)
+    assert float(MEASURES["tilt"](skeleton(left_leg="squat"), turned, 0)[0]) < 35
+
+
+def test_an_alternative_takes_the_best_of_what_can_be_judged():
+    one_arm_up = skeleton(left_arm="up", right_arm="down")
+    high = {**WRIST_OVER_CROWN, "points": ["wrist", "crown"]}
+    low_knee = {**KNEE, "max": 90, "softness": 10}  # straight legs: fails
+    assert score(pose(group("either", {"any": [low_knee, high]})), one_arm_up) >= HIT_SCORE
+    assert score(pose(group("both", {"any": [low_knee, high]})), one_arm_up) < HIT_SCORE
+    hidden = skeleton(left_arm="up")
+    hidden[[L.LEFT_KNEE, L.RIGHT_KNEE], 3] = 0.1
+    assert score(pose(group("both", {"any": [low_knee, high]})), hidden) >= HIT_SCORE  # knees left out
+    hidden[[L.LEFT_WRIST, L.RIGHT_WRIST], 3] = 0.1
+    assert np.isnan(score(pose(group("both", {"any": [low_knee, high]})), hidden))
+
+
+def test_visible_judges_the_sides_that_can_be_seen():
+    up = skeleton(left_arm="up")
+    up[L.RIGHT_WRIST, 3] = 0.1
+    assert np.isnan(score(pose(group("both", WRIST_OVER_CROWN)), up))
+    assert score(pose(group("visible", WRIST_OVER_CROWN)), up) >= HIT_SCORE
+    up[L.LEFT_WRIST, 3] = 0.1
+    assert np.isnan(score(pose(group("visible", WRIST_OVER_CROWN)), up))
+
+
+def test_fingertips_reach_a_hand_length_beyond_the_wrist():
+    landmarks = skeleton(left_arm="up")
+    fingers = {
+        "measure": "height",
+        "points": ["fingertips", "wrist"],
+        "unit": "torso",
+        "min": 0,
+        "softness": 0.1,
+    }
+    value, known = MEASURES["height"](landmarks, fingers, 0)
+    assert bool(known) and float(value) == pytest.approx(0.375, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "expected"),
+    [
+        (
+            {"measure": "tilt", "points": ["hips", "knees"], "from": "front", "max": 30, "softness": 5},
+            "($.constraints[0]): 'space' is a required property",
+        ),
+        (
+            {
+                "measure": "distance",
+                "points": ["hips", "knees"],
+                "axis": "front",
+                "unit": "torso",
+                "max": 1,
+                "softness": 0.1,
+                "space": "image",
+            },
+            "($.constraints[0].space): 'world' was expected",
+        ),
+        (
+            {"measure": "sides", "points": ["hips", "nose"], "of": "knees", "are": "same", "space": "world"},
+            "unknown property 'space'",
+        ),
+        (
+            {
+                "measure": "angle",
+                "points": ["hips", "knees", "ankles"],
+                "max": 90,
+                "softness": 5,
+                "space": "3d",
+            },
+            "($.constraints[0].space): '3d' is not one of ['image', 'world']",
+        ),
+        (
+            {"any": [{**KNEE, "max": 90, "softness": 5}, WRIST_OVER_CROWN]},
+            "'hip' belongs to one side of the body",
+        ),
+        ({"any": [WRIST_OVER_CROWN]}, "is too short"),
+    ],
+)
+def test_the_3d_and_alternative_fields_are_validated(constraint: dict[str, Any], expected: str):
+    with pytest.raises(PoseDefinitionError) as caught:
+        parse_definitions(json.dumps(pose(constraint)), "test")
+    assert expected in str(caught.value), str(caught.value)
 
 
 # ---------------------------------------------------------------- errors point at the place

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analyzer.errors import UnknownPoseError
+from analyzer.landmarks.blazepose import WORLD
 from analyzer.landmarks.blazepose import Landmark as L
 from analyzer.poses.detectors import HIT_SCORE, available, get_detectors
 from tests.skeletons import VIEWS, skeleton
@@ -19,12 +20,21 @@ CASES = [
     ({"left_arm": "up"}, {"t_pose": False, "arms_up": True, "standing": True}),
     ({"left_arm": "down"}, {"t_pose": False, "arms_up": False, "standing": True}),
     ({"left_arm": "on_head"}, {"arms_up": False}),
+    # fists held at the face, forearms upright: the fingertips pass the crown,
+    # but the hands are at ear level
+    ({"left_arm": "at_face"}, {"arms_up": False}),
+    # the hands overhead, the wrists just below the crown (the air squat's
+    # arms): the fingertips are above it
+    ({"left_arm": "overhead_low"}, {"arms_up": True}),
     ({"left_arm": "up", "right_arm": "down"}, {"arms_up": False}),
     ({"left_arm": "t", "right_arm": "down"}, {"t_pose": False}),
     ({"left_arm": "forward"}, {"t_pose": False}),
     ({"left_arm": "bent_out"}, {"t_pose": False}),
     ({"left_arm": "tilted_up"}, {"t_pose": False}),
     ({"left_arm": "t", "left_leg": "squat"}, {"t_pose": False, "standing": False}),
+    # seen from the front, knees bent toward the camera: the image shows
+    # straight legs, the world landmarks the squat
+    ({"left_leg": "squat_toward_camera"}, {"standing": False}),
     ({"left_leg": "lunge", "right_leg": "straight"}, {"standing": False}),
     ({"left_arm": "t", "left_leg": "lunge", "right_leg": "straight"}, {"t_pose": False}),
     ({"left_leg": "lifted", "right_leg": "straight"}, {"standing": True}),
@@ -69,7 +79,7 @@ def test_detect_returns_the_score_of_a_hit():
 
 def test_a_batch_scores_like_single_frames():
     frames = [skeleton(left_arm=arm) for arm in ("t", "up", "down")]
-    frames.append(np.full((33, 4), np.nan, dtype=np.float32))  # no person
+    frames.append(np.full((33, 7), np.nan, dtype=np.float32))  # no person
     batch = np.stack(frames)
     for detector in DETECTORS.values():
         together = detector.score(batch)
@@ -80,8 +90,9 @@ def test_a_batch_scores_like_single_frames():
 
 def test_scores_stay_in_range():
     rng = np.random.default_rng(0)
-    batch = rng.uniform(0, 1000, size=(500, 33, 4)).astype(np.float32)
+    batch = rng.uniform(0, 1000, size=(500, 33, 7)).astype(np.float32)
     batch[..., 3] = 1.0
+    batch[..., WORLD] /= 1000.0  # metres
     for detector in DETECTORS.values():
         scores = detector.score(batch)
         known = scores[~np.isnan(scores)]
@@ -98,8 +109,8 @@ def test_registry_lists_the_first_three_poses_and_rejects_unknown_names():
 def test_landmarks_just_past_the_frame_edge_still_count():
     from analyzer.landmarks.blazepose import to_pixels
 
-    normalized = skeleton(left_arm="up") / np.array([1000.0, 1000.0, 1000.0, 1.0], dtype=np.float32)
-    normalized[:, 1] -= normalized[L.LEFT_WRIST, 1] + 0.02  # wrists 2% of the height above the top
+    normalized = skeleton(left_arm="up")[:, :4] / np.array([1000.0, 1000.0, 1000.0, 1.0], dtype=np.float32)
+    normalized[:, 1] -= normalized[L.LEFT_INDEX, 1] + 0.02  # the knuckles 2% of the height above the top
     arms_up = DETECTORS["arms_up"]
     assert float(arms_up.score(to_pixels(normalized, 1000, 1000))) >= HIT_SCORE
     normalized[:, 1] -= 0.2  # now far above: out of frame, cannot judge

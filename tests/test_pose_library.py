@@ -65,8 +65,19 @@ CASES: list[tuple[dict[str, Any], dict[str, bool]]] = [
     ({"left_leg": "passe", "right_leg": "plie"}, {"passe": False, "one_leg_balance": False}),
     ({"left_leg": "plie"}, {"plie": True, "squat": False, "standing": False, "lunge": False}),
     ({"left_leg": "plie", "torso_lean_deg": 30}, {"plie": False}),
-    ({"left_leg": "squat"}, {"squat": True, "plie": True, "standing": False, "lunge": False}),
+    # knees forward over parallel feet: a squat, not a plié (not turned out)
+    ({"left_leg": "squat"}, {"squat": True, "plie": False, "standing": False, "lunge": False}),
     ({"left_leg": "squat", "torso_lean_deg": 35}, {"squat": True, "plie": False}),
+    # seen from the front, the knees bent toward the camera: the image shows
+    # nearly straight legs, the world landmarks the squat
+    ({"left_leg": "squat_toward_camera"}, {"squat": True, "standing": False, "plie": False, "lunge": False}),
+    # a forward lunge seen from the front: the split stance is in depth
+    (
+        {"left_leg": "lunge_front", "right_leg": "lunge_rear"},
+        {"lunge": True, "plie": False, "squat": False, "standing": False, "one_leg_balance": False},
+    ),
+    # the upright top of a split squat, both legs straight: not a lunge
+    ({"left_leg": "step_front", "right_leg": "step_back"}, {"lunge": False, "standing": True}),
     ({"left_leg": "plie", "right_leg": "straight"}, {"plie": False, "squat": False}),
     ({"left_arm": "akimbo"}, {"hands_on_hips": True, "standing": True}),
     ({"left_arm": "akimbo", "right_arm": "down"}, {"hands_on_hips": False}),
@@ -115,7 +126,6 @@ def test_scores_do_not_depend_on_view_or_side(pose, _):
         ({"left_leg": "passe", "right_leg": "straight"}, "passe", L.RIGHT_KNEE),
         ({"left_leg": "passe", "right_leg": "straight"}, "one_leg_balance", L.LEFT_ANKLE),
         ({"left_leg": "plie"}, "plie", L.LEFT_HIP),
-        ({"left_arm": "akimbo"}, "hands_on_hips", L.RIGHT_WRIST),
         ({"left_arm": "t", **LUNGE_LEGS}, "warrior_ii", L.LEFT_ELBOW),
     ],
 )
@@ -125,6 +135,23 @@ def test_a_hidden_landmark_the_pose_needs_gives_no_judgement(pose, name, hidden)
     landmarks[hidden, 3] = 0.2
     assert np.isnan(DETECTORS[name].score(landmarks))
     assert DETECTORS[name].detect(landmarks) is None
+
+
+def test_hands_on_hips_from_the_side_judges_the_hand_that_can_be_seen():
+    landmarks = skeleton(left_arm="akimbo")
+    landmarks[[L.RIGHT_WRIST, L.RIGHT_ELBOW], 3] = 0.2  # behind the body
+    assert float(DETECTORS["hands_on_hips"].score(landmarks)) >= HIT_SCORE
+    hanging = skeleton(left_arm="down")
+    hanging[[L.RIGHT_WRIST, L.RIGHT_ELBOW], 3] = 0.2
+    assert float(DETECTORS["hands_on_hips"].score(hanging)) < HIT_SCORE
+    landmarks[[L.LEFT_WRIST, L.LEFT_ELBOW], 3] = 0.2  # neither hand seen
+    assert np.isnan(DETECTORS["hands_on_hips"].score(landmarks))
+
+
+def test_without_world_landmarks_the_3d_measures_cannot_judge():
+    landmarks = skeleton(left_leg="squat")[:, :4]
+    assert np.isnan(DETECTORS["squat"].score(landmarks))
+    assert np.isnan(DETECTORS["standing"].score(skeleton()[:, :4]))
 
 
 def test_every_new_pose_is_registered_with_its_definition():

@@ -2,7 +2,8 @@
 
 Takes a video path and frame ranges (``LandmarkTask``). Gives, per analyzed
 frame, ``(33, 4) float32`` landmarks ``[x, y, z, visibility]`` with x, y
-normalized to [0, 1] (``LandmarkRun``), named by ``Landmark``. MediaPipe's
+normalized to [0, 1] and ``(33, 3) float32`` world landmarks in metres
+(``LandmarkRun``), named by ``Landmark``. MediaPipe's
 PoseLandmarker runs only in worker processes (``python -m
 analyzer.landmarks.worker``) held by a ``LandmarkPool``, so importing this
 package never imports MediaPipe; ``ModelInfo`` names the model file used.

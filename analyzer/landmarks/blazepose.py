@@ -7,7 +7,17 @@ MediaPipe's ``PoseLandmark`` order, columns ``x, y, z, visibility``:
   [0, 1] of the frame width/height, ``z`` in the same scale as ``x``, and
   visibility in [0, 1];
 - for detectors (``to_pixels``): ``x``, ``y``, ``z`` in pixels, so that
-  angles are true angles on the frame whatever its aspect ratio.
+  angles are true angles on the frame whatever its aspect ratio, followed by
+  the world landmarks when the caller has them: ``(33, 7)``, columns
+  ``x, y, z, visibility, world x, world y, world z``.
+
+World landmarks (``(33, 3) float32``, ``WORLD`` columns of the detector
+array) are MediaPipe's ``pose_world_landmarks``: metres, origin at the
+midpoint of the hips, x to the image's right, y down, z away from the
+camera (MediaPipe's pose landmarker guide: "real-world 3-dimensional
+coordinates in meters, with the midpoint of the hips as the origin").
+They keep a bend toward the camera that the image flattens, at the cost of
+a depth that the model infers from one image (see docs/poses.md).
 
 The enum mirrors ``mediapipe.tasks.python.vision.PoseLandmark`` (a test
 checks that they agree) so that pose logic does not import mediapipe.
@@ -21,6 +31,8 @@ import numpy as np
 
 NUM_LANDMARKS = 33
 X, Y, Z, VISIBILITY = range(4)
+#: Columns of the world landmarks (metres) in a detector array ``(..., 33, 7)``.
+WORLD = slice(4, 7)
 #: How far past the frame's edge a landmark may lie, as a fraction of the
 #: frame's width or height, and still count as in view. A landmark is a joint
 #: centre: when the wrist is just past the top edge, the hand is at the edge
@@ -67,7 +79,7 @@ class Landmark(IntEnum):
     RIGHT_FOOT_INDEX = 32
 
 
-def to_pixels(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+def to_pixels(landmarks: np.ndarray, width: int, height: int, world: np.ndarray | None = None) -> np.ndarray:
     """Scale normalized landmarks to pixels, for detectors.
 
     Args:
@@ -75,9 +87,12 @@ def to_pixels(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
             scale, visibility [0, 1]; NaN rows for frames without a person.
         width: frame width in pixels.
         height: frame height in pixels.
+        world: ``(..., 33, 3) float32`` world landmarks in metres of the same
+            frames, appended as the ``WORLD`` columns; ``None`` leaves them out.
 
     Returns:
-        A new ``(..., 33, 4) float32`` array with x, y, z in pixels (z scaled
+        A new ``(..., 33, 4) float32`` array (``(..., 33, 7)`` with ``world``)
+        with x, y, z in pixels (z scaled
         by the width: MediaPipe gives z "using roughly the same scale as x").
         Visibility is kept, except that landmarks more than
         ``OUT_OF_FRAME_MARGIN`` outside the frame get 0: a body part out of
@@ -87,4 +102,6 @@ def to_pixels(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
     xy = landmarks[..., :2]
     outside = np.any((xy < -OUT_OF_FRAME_MARGIN) | (xy > 1.0 + OUT_OF_FRAME_MARGIN), axis=-1)
     pixels[..., VISIBILITY] = np.where(outside, 0.0, pixels[..., VISIBILITY])
+    if world is not None:
+        pixels = np.concatenate([pixels, world.astype(np.float32)], axis=-1)
     return pixels.astype(np.float32)

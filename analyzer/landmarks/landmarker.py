@@ -83,14 +83,22 @@ def _prefetch(frames: Iterator[Frame]) -> Iterator[Frame]:
         thread.join()
 
 
-def _to_array(result: object) -> np.ndarray:
-    """``(33, 4) float32`` landmarks of the first pose, or all NaN if none."""
+def _to_arrays(result: object) -> tuple[np.ndarray, np.ndarray]:
+    """``(33, 4) float32`` landmarks and ``(33, 3) float32`` world landmarks
+    (metres) of the first pose, or all NaN if none."""
     poses = result.pose_landmarks  # type: ignore[attr-defined]
     if not poses:
-        return np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
-    return np.array(
-        [(p.x, p.y, p.z, p.visibility if p.visibility is not None else 0.0) for p in poses[0]],
-        dtype=np.float32,
+        return (
+            np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32),
+            np.full((NUM_LANDMARKS, 3), np.nan, dtype=np.float32),
+        )
+    world = result.pose_world_landmarks[0]  # type: ignore[attr-defined]
+    return (
+        np.array(
+            [(p.x, p.y, p.z, p.visibility if p.visibility is not None else 0.0) for p in poses[0]],
+            dtype=np.float32,
+        ),
+        np.array([(p.x, p.y, p.z) for p in world], dtype=np.float32),
     )
 
 
@@ -108,7 +116,7 @@ def run_landmarker(
             ``PROGRESS_EVERY`` frames and at the end.
 
     Returns:
-        The landmarks of the analyzed frames in ``[task.start_frame, stop)``,
+        The landmarks and world landmarks of the analyzed frames in ``[task.start_frame, stop)``,
         where ``stop`` is ``task.stop_frame`` or the end of the video,
         whichever comes first, and the fingerprints of the analyzed frames in
         ``task.check_frames``.
@@ -131,6 +139,7 @@ def run_landmarker(
     indices: list[int] = []
     timestamps: list[float] = []
     rows: list[np.ndarray] = []
+    world_rows: list[np.ndarray] = []
     for frame in _prefetch(iter(reader)):
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
         result = landmarker.detect_for_video(image, round(frame.timestamp_ms))
@@ -140,7 +149,9 @@ def run_landmarker(
             continue
         indices.append(frame.index)
         timestamps.append(frame.timestamp_ms)
-        rows.append(_to_array(result))
+        landmarks, world = _to_arrays(result)
+        rows.append(landmarks)
+        world_rows.append(world)
         if on_progress is not None and len(rows) % PROGRESS_EVERY == 0:
             on_progress(len(rows))
     if on_progress is not None and len(rows) % PROGRESS_EVERY:
@@ -155,5 +166,6 @@ def run_landmarker(
         frame_indices=np.array(indices, dtype=np.int64),
         timestamps_ms=np.array(timestamps, dtype=np.float64),
         landmarks=np.stack(rows) if rows else np.empty((0, NUM_LANDMARKS, 4), np.float32),
+        world_landmarks=np.stack(world_rows) if world_rows else np.empty((0, NUM_LANDMARKS, 3), np.float32),
         fingerprints=fingerprints,
     )

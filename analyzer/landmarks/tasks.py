@@ -63,6 +63,9 @@ class LandmarkRun:
         timestamps_ms: ``(n,) float64`` timestamp of each analyzed frame in ms.
         landmarks: ``(n, 33, 4) float32``; x, y normalized [0, 1], z in x's
             scale, visibility [0, 1]; all NaN where no person was found.
+        world_landmarks: ``(n, 33, 3) float32`` MediaPipe's world landmarks
+            in metres, origin at the hip midpoint (``analyzer.landmarks.blazepose``);
+            all NaN where no person was found.
         fingerprints: frame index -> fingerprint of that frame's pixels
             (``analyzer.video.reader.Frame.fingerprint``), for the analyzed frames
             in the task's ``check_frames``.
@@ -75,6 +78,7 @@ class LandmarkRun:
     frame_indices: np.ndarray
     timestamps_ms: np.ndarray
     landmarks: np.ndarray
+    world_landmarks: np.ndarray
     fingerprints: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -95,4 +99,5 @@ class LandmarkRun:
             frame_indices=np.concatenate([run.frame_indices for run in runs]),
             timestamps_ms=np.concatenate([run.timestamps_ms for run in runs]),
             landmarks=np.concatenate([run.landmarks for run in runs]),
+            world_landmarks=np.concatenate([run.world_landmarks for run in runs]),
         )

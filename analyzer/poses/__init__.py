@@ -1,6 +1,7 @@
 """Pose stage: landmarks in, per-frame pose decisions and segments out.
 
-Takes ``(n, 33, 4)`` landmarks in pixels. Gives each detector's score per
+Takes ``(n, 33, 7)`` landmarks: pixels and visibility, then world metres
+(``analyzer.landmarks.blazepose.to_pixels``). Gives each detector's score per
 frame in [0, 1] (``Detector``, from ``get_detectors``; 0.5 and above is a
 hit, NaN when the landmarks it needs are not visible), decisions smoothed
 over time (``smooth``, ``hysteresis``) and the runs in which a pose is held

@@ -1,9 +1,11 @@
-"""Angles and body measures on landmarks in pixels, for one frame or many.
+"""Angles and body measures on landmarks, for one frame or many.
 
-Every function takes landmarks as a ``(..., 33, 4) float32`` array in pixels
-(see ``analyzer.landmarks.blazepose.to_pixels``; image y grows downwards): ``(33, 4)``
+Landmark functions take a ``(..., 33, 4) float32`` array in pixels (see
+``analyzer.landmarks.blazepose.to_pixels``; image y grows downwards): ``(33, 4)``
 for one frame, ``(n, 33, 4)`` for n frames at once, with the results shaped
-``(...)`` accordingly. A frame without a person is all NaN and gives NaN.
+``(...)`` accordingly; the angle functions take points, ``(..., 2)`` in the
+image or ``(..., 3)`` in the world (metres, y down). A frame without a
+person is all NaN and gives NaN.
 
 They use only quantities that do not change when the person turns round or
 the video is mirrored: angles at joints, angles against the image vertical
@@ -28,16 +30,6 @@ def visible(landmarks: np.ndarray, *points: Landmark) -> np.ndarray:
     return np.all(landmarks[..., list(points), VISIBILITY] >= MIN_VISIBILITY, axis=-1)
 
 
-def xy(landmarks: np.ndarray, landmark: Landmark) -> np.ndarray:
-    """``(..., 2)`` image position (x, y) of one landmark, in pixels."""
-    return landmarks[..., landmark, :2]
-
-
-def midpoint(landmarks: np.ndarray, a: Landmark, b: Landmark) -> np.ndarray:
-    """``(..., 2)`` image midpoint of two landmarks, in pixels."""
-    return (landmarks[..., a, :2] + landmarks[..., b, :2]) / 2.0
-
-
 def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(...)`` Euclidean distance between ``(..., 2)`` points, in pixels."""
     return np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-1)
@@ -57,31 +49,42 @@ def angle_at(a: np.ndarray, joint: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def angle_from_vertical(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """``(...)`` angle in degrees [0, 180] between start->end and image "up".
+def _across(d: np.ndarray) -> np.ndarray:
+    """``(...)`` length of the horizontal part of ``(..., 2)`` or ``(..., 3)``
+    vectors whose axis 1 is vertical (y down): |x| in the image, the part in
+    the floor plane (x, z) in the world."""
+    return np.linalg.norm(np.delete(d, 1, axis=-1), axis=-1)
 
-    0 means ``end`` is straight above ``start``, 90 is horizontal either way
-    (so a mirrored image gives the same value), 180 straight below.
+
+def angle_from_vertical(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``(...)`` angle in degrees [0, 180] between start->end and "up".
+
+    Points are ``(..., 2)`` in the image or ``(..., 3)`` in the world, y
+    down in both. 0 means ``end`` is straight above ``start``, 90 is
+    horizontal in any direction (so a mirrored image gives the same value),
+    180 straight below.
     """
     d = np.asarray(end) - np.asarray(start)
-    return np.degrees(np.arctan2(np.abs(d[..., 0]), -d[..., 1]))
+    return np.degrees(np.arctan2(_across(d), -d[..., 1]))
 
 
 def angle_from_horizontal(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """``(...)`` unsigned angle in degrees [0, 90] between line start-end and the horizontal."""
-    d = np.abs(np.asarray(end) - np.asarray(start))
-    return np.degrees(np.arctan2(d[..., 1], d[..., 0]))
+    """``(...)`` unsigned angle in degrees [0, 90] between line start-end and
+    the horizontal (``(..., 2)`` or ``(..., 3)`` points, y down)."""
+    d = np.asarray(end) - np.asarray(start)
+    return np.degrees(np.arctan2(np.abs(d[..., 1]), _across(d)))
 
 
-def torso_length(landmarks: np.ndarray) -> np.ndarray:
-    """``(...)`` hip midpoint to shoulder midpoint distance, in pixels.
-
-    The body's scale: unlike shoulder width it does not shrink when the
-    person turns side-on.
-    """
-    hips = midpoint(landmarks, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
-    shoulders = midpoint(landmarks, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
-    return distance(hips, shoulders)
+def angle_from_axis(start: np.ndarray, end: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """``(...)`` unsigned angle in degrees [0, 90] between line start-end seen
+    from above (its part in the floor plane) and the line of a horizontal unit
+    ``axis``, for ``(..., 3)`` world points (y down): 0 along the axis either
+    way, 90 across it; 0 where the line is vertical (seen from above it has
+    no direction, so it is not turned away from the axis)."""
+    d = (np.asarray(end) - np.asarray(start)) * np.array([1.0, 0.0, 1.0], dtype=np.float32)
+    dot = np.sum(d * axis, axis=-1)
+    across = np.linalg.norm(d - dot[..., None] * axis, axis=-1)
+    return np.degrees(np.arctan2(across, np.abs(dot)))
 
 
 def ramp(value: np.ndarray | float, threshold: float, softness: float, *, above: bool) -> np.ndarray:

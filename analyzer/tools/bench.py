@@ -197,7 +197,8 @@ def baseline_main(video: Path) -> None:
                 points = np.array(
                     [(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks[0]], np.float32
                 )
-                pixels = to_pixels(points, rgb.shape[1], rgb.shape[0])
+                world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[0]], np.float32)
+                pixels = to_pixels(points, rgb.shape[1], rgb.shape[0], world)
                 for detector in detectors:
                     detector.score(pixels)
             frames += 1

@@ -8,12 +8,16 @@ Each labelled video is analyzed once with the service's own pipeline
 compared with the labels. With ``--sample-fps``, a labelled frame that was
 not analyzed takes the decision of the nearest analyzed frame. Prints, per
 pose, overall and per video: labelled frames, true/false positives and
-negatives, precision, recall and F1.
+negatives, precision, recall and F1; then the confusion table: for each
+pose that fired, on how many of the frames labelled as another pose (and
+labelled not itself) it fired.
 
-Every column named after an available pose is scored: the built-in ones
-(``shared/labels/shared.csv`` for the first three, ``tests/labels/poses.csv``
-for the pose library) and those of ``POSE_DEFINITIONS_DIR``; other columns
-are listed on stderr and left out.
+Every column named after an available pose is scored, in any labels file:
+the built-in ones (``shared/labels/shared.csv`` for the first three,
+``shared/labels/vocab.csv`` for all twelve on the vocabulary clips,
+``tests/labels/poses.csv`` for the library on the other shared clips) and
+those of ``POSE_DEFINITIONS_DIR``; other columns are listed on stderr and
+left out.
 """
 
 from __future__ import annotations
@@ -117,15 +121,44 @@ def nearest(analyzed: list[int], frame: int) -> int:
     return min(candidates, key=lambda index: (abs(index - frame), index))
 
 
-def evaluate(
-    labels_path: Path, videos: Path, options: AnalysisOptions, pool: LandmarkPool
-) -> dict[str, dict[str, Counts]]:
-    """Score the analyzer against the labels.
+@dataclass
+class Confusion:
+    """How often one pose fired on the frames labelled as another.
 
-    Returns:
-        pose -> (video name or ``OVERALL``) -> counts, for the poses that are
-        both labelled and registered.
+    Attributes:
+        labelled: frames labelled ``1`` for the other pose and ``0`` for this one.
+        fired: how many of them this pose fired on.
     """
+
+    labelled: int = 0
+    fired: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """``fired / labelled``; ``None`` without such frames."""
+        return self.fired / self.labelled if self.labelled else None
+
+
+@dataclass
+class Evaluation:
+    """Scores of the analyzer against one labels file.
+
+    Attributes:
+        counts: pose -> (video name or ``OVERALL``) -> counts, for the poses
+            that are both labelled and registered.
+        confusion: (pose that fired, pose labelled) -> how often, for every
+            ordered pair of those poses.
+    """
+
+    counts: dict[str, dict[str, Counts]]
+    confusion: dict[tuple[str, str], Confusion]
+
+    def __getitem__(self, pose: str) -> dict[str, Counts]:
+        return self.counts[pose]
+
+
+def evaluate(labels_path: Path, videos: Path, options: AnalysisOptions, pool: LandmarkPool) -> Evaluation:
+    """Score the analyzer against the labels (see ``Evaluation``)."""
     labels = read_labels(labels_path)
     header = next(iter(labels.values()))[0].keys()
     poses = [pose for pose in available() if pose in header]
@@ -137,20 +170,26 @@ def evaluate(
     with ThreadPoolExecutor(max_workers=pool.size) as executor:
         detected = dict(executor.map(run, sorted(labels)))
     results: dict[str, dict[str, Counts]] = {pose: defaultdict(Counts) for pose in poses}
+    confusion = {(fired, labelled): Confusion() for fired in poses for labelled in poses if fired != labelled}
     for name, rows in labels.items():
         result = detected[name]
         analyzed = [
             i for i in range(result.total_frames) if is_sampled(i, result.video.fps, options.sample_fps)
         ]
-        for pose in poses:
-            hits = set(result.detected_poses[pose])
-            for row in rows:
+        hits = {pose: set(result.detected_poses[pose]) for pose in poses}
+        for row in rows:
+            decided = {pose: nearest(analyzed, int(row["frame"])) in hits[pose] for pose in poses}
+            for pose in poses:
                 if row[pose] in ("0", "1"):
-                    frame = int(row["frame"])
-                    decided = nearest(analyzed, frame) in hits
-                    results[pose][name].add(row[pose] == "1", decided)
-                    results[pose][OVERALL].add(row[pose] == "1", decided)
-    return {pose: dict(by_video) for pose, by_video in results.items()}
+                    results[pose][name].add(row[pose] == "1", decided[pose])
+                    results[pose][OVERALL].add(row[pose] == "1", decided[pose])
+            for (fired, labelled), counts in confusion.items():
+                if row[labelled] == "1" and row[fired] == "0":
+                    counts.labelled += 1
+                    counts.fired += decided[fired]
+    return Evaluation(
+        counts={pose: dict(by_video) for pose, by_video in results.items()}, confusion=confusion
+    )
 
 
 def _fmt(value: float | None) -> str:
@@ -174,14 +213,39 @@ def format_table(results: dict[str, dict[str, Counts]]) -> str:
     return "\n".join(lines)
 
 
-def to_json(results: dict[str, dict[str, Counts]]) -> dict:
-    """JSON-ready form: counts plus precision, recall and F1."""
+def format_confusion(confusion: dict[tuple[str, str], Confusion]) -> str:
+    """A Markdown table: a row per pose that fired, a column per pose
+    labelled, each cell ``fired/labelled`` (frames labelled as the column's
+    pose and not as the row's); ``-`` where no frame is labelled so."""
+    poses = sorted({pose for pair in confusion for pose in pair})
+    labelled = [pose for pose in poses if any(confusion.get((f, pose), Confusion()).labelled for f in poses)]
+    lines = [
+        "| fired \\ labelled | " + " | ".join(labelled) + " |",
+        "|---|" + "---:|" * len(labelled),
+    ]
+    for fired in poses:
+        cells = []
+        for pose in labelled:
+            c = confusion.get((fired, pose))
+            cells.append("" if c is None else "-" if not c.labelled else f"{c.fired}/{c.labelled}")
+        lines.append(f"| {fired} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def to_json(evaluation: Evaluation) -> dict:
+    """JSON-ready form: counts plus precision, recall and F1, and the confusion."""
     return {
-        pose: {
-            name: {**asdict(c), "precision": c.precision, "recall": c.recall, "f1": c.f1}
-            for name, c in by_video.items()
-        }
-        for pose, by_video in results.items()
+        "poses": {
+            pose: {
+                name: {**asdict(c), "precision": c.precision, "recall": c.recall, "f1": c.f1}
+                for name, c in by_video.items()
+            }
+            for pose, by_video in evaluation.counts.items()
+        },
+        "confusion": [
+            {"fired": fired, "labelled": labelled, **asdict(c), "rate": c.rate}
+            for (fired, labelled), c in evaluation.confusion.items()
+        ],
     }
 
 
@@ -212,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         pool.close()
     if unscored := unscored_columns(args.labels):
         print(f"not a pose, left out: {', '.join(unscored)}", file=sys.stderr)
-    print(format_table(results))
+    print(format_table(results.counts))
+    print()
+    print(
+        "Confusion: frames on which a pose (row) fired, of those labelled as another (column) and not as it"
+    )
+    print()
+    print(format_confusion(results.confusion))
     if args.json:
         args.json.write_text(json.dumps(to_json(results), indent=2) + "\n")
     return 0

@@ -8,7 +8,7 @@ into a ``Detector`` like the hand-written ones.
 
 Where definitions come from:
 
-- ``analyzer/poses/*.json``: the built-in library, one pose per file named
+- ``analyzer/poses/library/*.json``: the built-in library, one pose per file named
   after the pose (registered by ``analyzer.poses.detectors.library``);
 - the directory named by ``POSE_DEFINITIONS_DIR`` (every ``*.json`` file,
   each one definition or an array), registered at start-up the same way;

@@ -14,12 +14,20 @@ combines the two sides by its quantifier:
 
 - ``both``: the weaker side (minimum);
 - ``either``: the stronger side (maximum; NaN unless both can be judged);
+- ``visible``: every side that can be judged (the weaker of them; NaN only
+  when neither can): "both legs", seen from the side where one hides the
+  other, taken to hold as the visible one does, as a person watching would;
 - ``supporting``: the supporting leg or legs, as ``standing`` has always
   judged them: the side whose ankle is lower in the image when the ankles
   are more than half a shin apart in height (one foot up), else both
-  sides; needs both legs, since a hidden leg may be the supporting one;
+  sides; when one leg is hidden (seen from the side), the visible one;
 - ``lifted``: the side whose ankle is higher in the image (pair it with a
   ``height`` constraint when the foot must be off the floor).
+
+An alternative (``{"any": [...]}``), at the top or inside a group, scores
+the best of its constraints (``numpy.fmax``: those that cannot be judged
+are left out; NaN only when none can be judged): "the rear leg straight, or
+the feet split front to back".
 """
 
 from __future__ import annotations
@@ -66,6 +74,23 @@ def compile_constraint(spec: dict[str, Any]) -> SideScoreFn:
     return score
 
 
+def compile_item(spec: dict[str, Any]) -> SideScoreFn:
+    """``(landmarks, side) -> (...)`` scores of a measured constraint, an
+    alternative, or (at the top of a definition) a group, which judges both
+    sides itself and so ignores ``side``."""
+    if "any" in spec:
+        parts = [compile_item(item) for item in spec["any"]]
+
+        def best(landmarks: np.ndarray, side: int) -> np.ndarray:
+            return np.fmax.reduce([part(landmarks, side) for part in parts])
+
+        return best
+    if "for" in spec:
+        group = compile_group(spec)
+        return lambda landmarks, side: group(landmarks)
+    return compile_constraint(spec)
+
+
 def _supporting(landmarks: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     ankle_left = landmarks[..., Landmark.LEFT_ANKLE, Y]
     ankle_right = landmarks[..., Landmark.RIGHT_ANKLE, Y]
@@ -73,7 +98,10 @@ def _supporting(landmarks: np.ndarray, left: np.ndarray, right: np.ndarray) -> n
     one_foot_up = np.abs(ankle_left - ankle_right) > shin / 2.0
     lower = np.where(ankle_left > ankle_right, left, right)
     score = np.where(one_foot_up, lower, np.minimum(left, right))
-    return judged(score, ~np.isnan(left) & ~np.isnan(right) & visible(landmarks, *_LEGS))
+    left_seen = ~np.isnan(left) & visible(landmarks, *_LEGS[:2])
+    right_seen = ~np.isnan(right) & visible(landmarks, *_LEGS[2:])
+    score = np.where(left_seen & right_seen, score, np.where(left_seen, left, right))
+    return judged(score, left_seen | right_seen)
 
 
 def _lifted(landmarks: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -85,6 +113,7 @@ def _lifted(landmarks: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.nd
 QUANTIFIERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
     "both": lambda landmarks, left, right: np.minimum(left, right),
     "either": lambda landmarks, left, right: np.maximum(left, right),
+    "visible": lambda landmarks, left, right: np.fmin(left, right),
     "supporting": _supporting,
     "lifted": _lifted,
 }
@@ -92,7 +121,7 @@ QUANTIFIERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray
 
 def compile_group(spec: dict[str, Any]) -> ScoreFn:
     """``landmarks -> (...)`` scores of a quantifier group."""
-    parts = [compile_constraint(constraint) for constraint in spec["constraints"]]
+    parts = [compile_item(constraint) for constraint in spec["constraints"]]
     combine = QUANTIFIERS[spec["for"]]
 
     def score(landmarks: np.ndarray) -> np.ndarray:
@@ -103,15 +132,16 @@ def compile_group(spec: dict[str, Any]) -> ScoreFn:
 
 
 def compile_definition(definition: dict[str, Any]) -> ScoreFn:
-    """The scoring function of a validated definition: ``(..., 33, 4) float32``
-    landmarks in pixels -> ``(...)`` scores in [0, 1], NaN where a constraint
-    cannot be judged (see ``analyzer.poses.detectors.registry``)."""
+    """The scoring function of a validated definition: ``(..., 33, 4 or 7)
+    float32`` detector landmarks (pixels, then world metres;
+    ``analyzer.landmarks.blazepose``) -> ``(...)`` scores in [0, 1], NaN where a
+    constraint cannot be judged (see ``analyzer.poses.detectors.registry``)."""
     parts: list[ScoreFn] = []
     for spec in definition["constraints"]:
         if "for" in spec:
             parts.append(compile_group(spec))
         else:
-            central = compile_constraint(spec)
+            central = compile_item(spec)
             parts.append(lambda landmarks, central=central: central(landmarks, LEFT))
 
     def score(landmarks: np.ndarray) -> np.ndarray:

@@ -1,19 +1,30 @@
 """What a constraint of a pose definition measures, frame by frame.
 
-Each measure takes landmarks ``(..., 33, 4) float32`` in pixels, the side a
-quantifier group looks at (``analyzer.poses.definitions.points``) and the
-constraint's JSON object, and returns ``(...)`` values and a ``(...) bool``
-that is false where a landmark it needs is not visible. Every value is one
-that does not change when the person turns round or the video is mirrored
-(see ``analyzer.poses.geometry``): no signed horizontal quantity is ever exposed.
+Each measure takes detector landmarks ``(..., 33, 4 or 7) float32``
+(``analyzer.landmarks.blazepose``), the side a quantifier group looks at
+(``analyzer.poses.definitions.points``) and the constraint's JSON object, and
+returns ``(...)`` values and a ``(...) bool`` that is false where a landmark
+it needs is not visible (or, in ``world`` space, where the frame has no
+world landmarks). Every value is one that does not change when the person
+turns round or the video is mirrored (see ``analyzer.poses.geometry``): no signed
+horizontal quantity is ever exposed.
+
+``angle``, ``tilt``, ``distance`` and ``height`` take a ``space``: ``image``
+(the default: pixels on the frame) or ``world`` (MediaPipe's world landmarks,
+metres in 3D, so a bend toward the camera is not flattened). Units are then
+measured in the same space.
 
 - ``angle`` (degrees, 0-180): the angle at the middle of three points, 180
   for a straight limb (``geometry.angle_at``).
 - ``tilt`` (degrees): the line from the first point to the second against
-  the image vertical (0: straight up, 90: horizontal, 180: straight down)
-  or the horizontal (0-90, either way).
+  the vertical (0: straight up, 90: horizontal, 180: straight down) or the
+  horizontal (0-90, either way); in ``world`` also against the body's
+  ``front`` (seen from above, 0-90: 0 straight forward or back, 90 out to
+  the side; ``points.body_axes``).
 - ``distance`` (``unit`` lengths): between two points; ``axis`` ``x`` or
-  ``y`` keeps only the horizontal or vertical part.
+  ``y`` keeps only the horizontal or vertical part; in ``world`` also
+  ``front`` or ``side``: only the part along the body's front-back or
+  side-to-side axis (horizontal, ``points.body_axes``).
 - ``height`` (``unit`` lengths): how far the first point is above the
   second (negative: below).
 - ``outside`` (``unit`` lengths): how much farther the first point is from
@@ -29,8 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.poses.definitions.points import point, unit_length
-from analyzer.poses.geometry import angle_at, angle_from_horizontal, angle_from_vertical, distance
+from analyzer.poses.definitions.points import body_axes, point, unit_length
+from analyzer.poses.geometry import (
+    angle_at,
+    angle_from_axis,
+    angle_from_horizontal,
+    angle_from_vertical,
+    distance,
+)
 
 Measured = tuple[np.ndarray, np.ndarray]
 
@@ -38,13 +55,14 @@ Measured = tuple[np.ndarray, np.ndarray]
 def _points(landmarks: np.ndarray, spec: dict[str, Any], side: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Positions of the constraint's ``points`` (and ``of``) and whether all are visible."""
     names = [*spec["points"], *([spec["of"]] if "of" in spec else [])]
-    found = [point(landmarks, name, side) for name in names]
+    space = spec.get("space", "image")
+    found = [point(landmarks, name, side, space) for name in names]
     return [position for position, _ in found], np.logical_and.reduce([known for _, known in found])
 
 
 def _per_unit(value: np.ndarray, landmarks: np.ndarray, spec: dict[str, Any], known: np.ndarray) -> Measured:
-    """``value`` in pixels divided by the constraint's unit; NaN where the unit is 0."""
-    length, unit_known = unit_length(landmarks, spec["unit"])
+    """``value`` in pixels (metres) divided by the constraint's unit; NaN where the unit is 0."""
+    length, unit_known = unit_length(landmarks, spec["unit"], spec.get("space", "image"))
     with np.errstate(invalid="ignore", divide="ignore"):
         return value / np.where(length > 0, length, np.nan), known & unit_known
 
@@ -56,6 +74,9 @@ def _angle(landmarks: np.ndarray, spec: dict[str, Any], side: int) -> Measured:
 
 def _tilt(landmarks: np.ndarray, spec: dict[str, Any], side: int) -> Measured:
     (start, end), known = _points(landmarks, spec, side)
+    if spec["from"] == "front":
+        _, front, axes_known = body_axes(landmarks)
+        return angle_from_axis(start, end, front), known & axes_known
     against = angle_from_vertical if spec["from"] == "vertical" else angle_from_horizontal
     return against(start, end), known
 
@@ -63,7 +84,14 @@ def _tilt(landmarks: np.ndarray, spec: dict[str, Any], side: int) -> Measured:
 def _distance(landmarks: np.ndarray, spec: dict[str, Any], side: int) -> Measured:
     (a, b), known = _points(landmarks, spec, side)
     axis = spec.get("axis")
-    value = distance(a, b) if axis is None else np.abs(a[..., "xy".index(axis)] - b[..., "xy".index(axis)])
+    if axis is None:
+        value = distance(a, b)
+    elif axis in ("x", "y"):
+        value = np.abs(a[..., "xy".index(axis)] - b[..., "xy".index(axis)])
+    else:
+        sideways, front, axes_known = body_axes(landmarks)
+        value = np.abs(np.sum((a - b) * (front if axis == "front" else sideways), axis=-1))
+        known = known & axes_known
     return _per_unit(value, landmarks, spec, known)
 
 

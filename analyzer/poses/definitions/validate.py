@@ -55,28 +55,43 @@ def _rule_problems(pose: dict[str, Any], path: JsonPath) -> list[Problem]:
     """Problems with one schema-valid pose that the schema cannot express."""
     problems: list[Problem] = []
     for i, constraint in enumerate(pose["constraints"]):
-        here = (*path, "constraints", i)
-        nested = constraint.get("constraints") if "for" in constraint else None
-        for j, spec in enumerate(nested or [constraint]):
-            where = (*here, "constraints", j) if nested else here
-            if "min" in spec and "max" in spec and spec["min"] >= spec["max"]:
-                problems.append(((*where, "min"), "min must be less than max", False))
-            if nested:
-                continue
-            names = [((*where, "points", k), name) for k, name in enumerate(spec["points"])]
-            if "of" in spec:
-                names.append(((*where, "of"), spec["of"]))
-            for at, name in names:
-                if is_sided(name):
-                    problems.append(
-                        (
-                            at,
-                            f"{name!r} belongs to one side of the body: use it inside a group "
-                            "('for': both, either, supporting or lifted) or use a central point "
-                            f"({', '.join(CENTRAL)})",
-                            False,
-                        )
-                    )
+        problems += _item_problems(constraint, (*path, "constraints", i), in_group=False)
+    return problems
+
+
+def _item_problems(spec: dict[str, Any], where: JsonPath, *, in_group: bool) -> list[Problem]:
+    """Problems of a constraint, an alternative or a group, and of what they hold."""
+    if "for" in spec:
+        return [
+            problem
+            for j, item in enumerate(spec["constraints"])
+            for problem in _item_problems(item, (*where, "constraints", j), in_group=True)
+        ]
+    if "any" in spec:
+        return [
+            problem
+            for j, item in enumerate(spec["any"])
+            for problem in _item_problems(item, (*where, "any", j), in_group=in_group)
+        ]
+    problems: list[Problem] = []
+    if "min" in spec and "max" in spec and spec["min"] >= spec["max"]:
+        problems.append(((*where, "min"), "min must be less than max", False))
+    if in_group:
+        return problems
+    names = [((*where, "points", k), name) for k, name in enumerate(spec["points"])]
+    if "of" in spec:
+        names.append(((*where, "of"), spec["of"]))
+    for at, name in names:
+        if is_sided(name):
+            problems.append(
+                (
+                    at,
+                    f"{name!r} belongs to one side of the body: use it inside a group "
+                    "('for': both, either, visible, supporting or lifted) or use a central point "
+                    f"({', '.join(CENTRAL)})",
+                    False,
+                )
+            )
     return problems
 
 

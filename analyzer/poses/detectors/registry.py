@@ -4,18 +4,20 @@ A detector is a plain function that scores frames on their own::
 
     def score(landmarks: np.ndarray) -> np.ndarray
 
-``landmarks`` is ``(..., 33, 4) float32`` in pixels (``analyzer.landmarks.blazepose``):
-one frame ``(33, 4)`` or a batch ``(n, 33, 4)``, scored frame by frame with
-numpy broadcasting. The result, shaped ``(...)``, is a score in [0, 1] per
+``landmarks`` is ``(..., 33, 7) float32``: x, y, z in pixels, visibility,
+then the world landmarks in metres (``analyzer.landmarks.blazepose.to_pixels``;
+a ``(..., 33, 4)`` array without them is accepted, and a measure in 3D then
+cannot judge): one frame ``(33, 7)`` or a batch ``(n, 33, 7)``, scored frame
+by frame with numpy broadcasting. The result, shaped ``(...)``, is a score in [0, 1] per
 frame, where ``HIT_SCORE`` (0.5) and above is a hit (the frame matches the
 pose's definition) and the distance from 0.5 says how clearly, or NaN where
 the landmarks the pose depends on are not visible enough to judge (no hit).
 
-Every built-in pose is a declarative definition (``analyzer/poses/*.json``)
+Every built-in pose is a declarative definition (``analyzer/poses/library/*.json``)
 that ``analyzer.poses.detectors.library`` compiles (``analyzer.poses.definitions``) and
 registers with ``register_detector``, so adding a pose is one new JSON file
 (plus its tests). A pose the format cannot express can still be a Python
-function decorated with ``@register`` in a module of ``analyzer/detectors/``
+function decorated with ``@register`` in a module of ``analyzer/poses/detectors/``
 (every module there is imported when the package is).
 """
 
@@ -56,7 +58,7 @@ class Detector:
         """Judge one frame: its score if it is a hit, else ``None``.
 
         Args:
-            landmarks: ``(33, 4) float32`` in pixels.
+            landmarks: ``(33, 7) float32``, pixels then world metres (see above).
         """
         score = float(self.score(landmarks))
         return score if score >= HIT_SCORE else None
