@@ -1,6 +1,6 @@
 """``GET /poses``: every pose the service can detect, with its name,
 description and declarative definition, and the published JSON Schema of
-definitions (``analyzer/definitions/pose-definition.schema.json``).
+definitions (``analyzer/poses/definitions/pose-definition.schema.json``).
 
 The list is the registry's: the built-in library and the definitions of
 ``POSE_DEFINITIONS_DIR`` (``analyzer.poses.detectors.library``). A request's own
