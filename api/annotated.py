@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, send_file, url_for
 
 from analyzer.errors import AnalysisTimeoutError, AnnotationError, PoolBusyError
 from analyzer.render.overlay import Overlay
-from api.annotated_store import AnnotatedStore
+from jobs.annotated_store import AnnotatedStore
 from api.config import Config
 from api.errors import ApiError
 from api.openapi import file_view

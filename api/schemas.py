@@ -14,8 +14,6 @@ from spectree.model_adapter.pydantic_adapter import BaseFile
 
 #: A client-chosen id under which ``GET /progress/{progress_id}`` reports an analysis.
 PROGRESS_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
-#: The id of an annotated video (``secrets.token_urlsafe(18)``: 144 random bits).
-VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{24}$"
 
 NonNegativeMs = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
