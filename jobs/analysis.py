@@ -41,11 +41,9 @@ def analysis_options(spec: JobSpec) -> AnalysisOptions:
     )
 
 
-def video_limits(spec: JobSpec) -> VideoLimits | None:
-    """The video limits in force for a spec (``None``: none were set)."""
-    if spec.max_video_s is None or spec.max_frames is None or spec.max_frame_pixels is None:
-        return None
-    return VideoLimits(spec.max_video_s, spec.max_frames, spec.max_frame_pixels)
+def video_limits(spec: JobSpec) -> VideoLimits:
+    """The video limits in force for a spec."""
+    return VideoLimits(spec.max_duration_s, spec.max_frames, spec.max_pixels)
 
 
 def result_json(result: AnalysisResult, spec: JobSpec) -> bytes:

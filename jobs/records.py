@@ -53,7 +53,7 @@ class JobSpec:
         sample_fps: analyze at most this many frames per second (``None``: all).
         filename: the upload's (sanitized) file name, reported in ``video.filename``.
         timeout_s: time limit of the analysis, in s (``ANALYSIS_TIMEOUT_S``).
-        max_video_s, max_frames, max_frame_pixels: the video limits
+        max_duration_s, max_frames, max_pixels: the video limits
             (``analyzer.limits.VideoLimits``) in force when the job was submitted.
     """
 
@@ -65,9 +65,9 @@ class JobSpec:
     sample_fps: float | None = None
     filename: str = "upload"
     timeout_s: float | None = None
-    max_video_s: float | None = None
+    max_duration_s: float | None = None
     max_frames: int | None = None
-    max_frame_pixels: int | None = None
+    max_pixels: int | None = None
 
     #: The fields a client chooses; two submissions with one Idempotency-Key
     #: must agree on them.
