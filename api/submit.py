@@ -5,7 +5,9 @@ Everything that can be refused before an analysis starts is refused here,
 with the errors ``POST /analyze`` has always given: no file, a bad
 parameter, an unknown pose or bad pose definition, content that is not a
 video (sniffed from the first bytes). The upload is streamed to a private
-directory in ``UPLOAD_DIR`` and moved into the job engine's upload store.
+directory in ``UPLOAD_DIR`` and moved into the job engine's upload store,
+with the frame count its container declares (a header read, milliseconds)
+so that progress has a total from the start.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask import current_app, request
 from werkzeug.utils import secure_filename
 
 from analyzer.errors import PoolBusyError
-from analyzer.video import sniff
+from analyzer.video import frames_to_analyze, sniff
 from api.config import Config
 from api.errors import STATUS, ApiError
 from api.params import parse_fields, wants_frames
@@ -83,7 +85,12 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
     with saved_upload(upload, config.upload_dir) as path:
         sniff(path)
         return jobs().submit(
-            path, spec, owner=owner(), idempotency_key=idempotency_key, callback_url=callback_url
+            path,
+            spec,
+            owner=owner(),
+            idempotency_key=idempotency_key,
+            callback_url=callback_url,
+            frames_total=frames_to_analyze(path, spec.sample_fps),
         )
 
 

@@ -57,8 +57,12 @@ class JobService:
         owner: str | None,
         idempotency_key: str | None = None,
         callback_url: str | None = None,
+        frames_total: int | None = None,
     ) -> tuple[Job, bool]:
         """Store an upload (moved from ``upload``) and queue its job.
+
+        ``frames_total`` is the frames the analysis is expected to run on,
+        if known (the worker reads it from the video otherwise).
 
         Returns:
             The job and ``True``; or, when ``idempotency_key`` names a job
@@ -68,7 +72,7 @@ class JobService:
             IdempotencyConflict: the key names a job with other options.
         """
         job = new_job_record(new_job_id(), spec, owner, time.time(), self.settings.ttl_s)
-        job.upload_key, job.callback_url = job.id, callback_url
+        job.upload_key, job.callback_url, job.frames_total = job.id, callback_url, frames_total
         uploads = self.backends.uploads
         uploads.put_file(job.upload_key, upload)
         try:

@@ -189,7 +189,9 @@ class JobWorker:
             if job.upload_key is None:
                 raise AnalyzerError("the upload of this analysis is gone")
             with self.backends.uploads.local_copy(job.upload_key) as path:
-                total = frames_to_analyze(path, spec.sample_fps)
+                total = job.frames_total
+                if total is None:
+                    total = frames_to_analyze(path, spec.sample_fps)
                 store.progress(job.id, "analyzing", 0, total)
                 last = [0.0]
 
