@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from analyzer import AnalysisOptions, AnalysisResult, LandmarkPool, analyze_video
-from analyzer.definitions import parse_selection
-from analyzer.detectors import get_detectors
-from analyzer.limits import VideoLimits
+from analyzer.poses import get_detectors
+from analyzer.poses.definitions import parse_selection
+from analyzer.video import VideoLimits
 from jobs.records import JobSpec
 
 

@@ -45,7 +45,7 @@ class JobSpec:
 
     Attributes:
         poses: the ``poses`` field as sent (names or JSON), ``None`` for all;
-            parsed again by the worker (``analyzer.definitions.parse_selection``).
+            parsed again by the worker (``analyzer.poses.definitions.parse_selection``).
         include_frames: keep ``frames`` in the result (``include=frames``).
         annotate: render the annotated video (``annotate=1``).
         smoothing_ms: score smoothing window, in ms (``None``: the analyzer's default).
@@ -54,7 +54,7 @@ class JobSpec:
         filename: the upload's (sanitized) file name, reported in ``video.filename``.
         timeout_s: time limit of the analysis, in s (``ANALYSIS_TIMEOUT_S``).
         max_duration_s, max_frames, max_pixels: the video limits
-            (``analyzer.limits.VideoLimits``) in force when the job was submitted.
+            (``analyzer.video.VideoLimits``) in force when the job was submitted.
     """
 
     poses: str | None = None

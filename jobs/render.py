@@ -19,7 +19,7 @@ from pathlib import Path
 
 from analyzer import AnalysisResult
 from analyzer.errors import AnalysisTimeoutError, AnnotationError
-from analyzer.overlay import overlay_from_result
+from analyzer.render import overlay_from_result
 from jobs.analysis import JobCanceled
 from jobs.annotated_store import AnnotatedStore
 
