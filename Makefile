@@ -42,6 +42,7 @@ accuracy: $(VENV)/.installed
 bench: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 bench: deps $(VENV)/.installed
 	$(BIN)/python -m analyzer.tools.bench --videos $(SHARED)/videos
+	$(BIN)/python -m jobs.bench --videos $(SHARED)/videos
 
 # N clients upload while one probes /health (infra/locustfile.py); BENCHMARKS.md.
 load: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
