@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from analyzer import AnalysisOptions, AnalysisResult, LandmarkPool, analyze_video
+from analyzer.errors import AnalysisCanceledError
 from analyzer.poses import get_detectors
 from analyzer.poses.definitions import parse_selection
 from analyzer.video import VideoLimits
@@ -65,31 +66,25 @@ def run_analysis(
     """Analyze a job's video on ``pool``, waiting as long as it takes for
     free landmark workers (the job was admitted already).
 
-    Cancellation: each progress message from a landmark worker (every
-    ``PROGRESS_EVERY`` frames, a fraction of a second) checks ``canceled``;
-    raising ``JobCanceled`` there makes ``LandmarkPool.run`` kill the
-    landmark processes of the job (their state is unknown) and frees their
-    slots, which the pool refills on next use.
+    Cancellation: when ``canceled`` is set, the pool kills the landmark
+    processes running the job within 0.1 s (their state is unknown) and
+    frees their slots, which it refills on next use.
 
     Raises:
         JobCanceled: ``canceled`` was set.
         AnalyzerError: as ``analyzer.analyze_video`` raises.
     """
-
-    def progress(frames_done: int) -> None:
-        if canceled.is_set():
-            raise JobCanceled()
-        on_progress(frames_done)
-
-    if canceled.is_set():
-        raise JobCanceled()
-    return analyze_video(
-        path,
-        pool,
-        analysis_options(spec),
-        filename=spec.filename,
-        timeout_s=spec.timeout_s,
-        wait_s=None,
-        limits=video_limits(spec),
-        on_progress=progress,
-    )
+    try:
+        return analyze_video(
+            path,
+            pool,
+            analysis_options(spec),
+            filename=spec.filename,
+            timeout_s=spec.timeout_s,
+            wait_s=None,
+            limits=video_limits(spec),
+            on_progress=on_progress,
+            cancel=canceled,
+        )
+    except AnalysisCanceledError:
+        raise JobCanceled() from None

@@ -6,9 +6,10 @@
   so a worker that dies (kill -9, a lost machine) stops extending and the
   job is received again. The receive that is past ``JOB_MAX_ATTEMPTS``
   fails the job with ``worker_lost``.
-- Cancellation: the heartbeat also reads each running job's status twice a
-  second; a job canceled (``DELETE /analyses/{id}``) or deleted has its work
-  stopped within a second (``jobs.analysis.run_analysis``).
+- Cancellation: the heartbeat also reads each running job's status four
+  times a second; a job canceled (``DELETE /analyses/{id}``) or deleted has
+  its landmark processes killed within half a second
+  (``jobs.analysis.run_analysis``).
 - Progress is written at most once a second per job.
 - Exactly once: a job is finished by a conditional update
   (``JobStore.finish``); a run that loses (canceled meanwhile, or another
@@ -44,7 +45,7 @@ log = logging.getLogger("jobs.worker")
 #: latency on an idle server is at most this plus one SQLite transaction.
 POLL_S = 0.05
 #: How often running jobs are checked for cancellation, in s.
-HEARTBEAT_S = 0.5
+HEARTBEAT_S = 0.25
 #: How often expired jobs are swept, in s.
 SWEEP_S = 1.0
 #: Least time between two progress writes of one job, in s.
@@ -201,9 +202,10 @@ class JobWorker:
                         store.progress(job.id, "analyzing", frames_done, total)
 
                 result = run_analysis(path, spec, self.pool, canceled=canceled, on_progress=report)
+                stage = "rendering" if spec.annotate else "analyzing"
+                store.progress(job.id, stage, result.processed_frames, total)  # the last count
                 annotated_expires_at = None
                 if spec.annotate:
-                    store.progress(job.id, "rendering", result.processed_frames, total)
                     annotated_id, ttl = self.renderer.render(
                         path, result, timeout_s=spec.timeout_s, canceled=canceled
                     )
