@@ -38,7 +38,8 @@ accuracy: $(VENV)/.installed
 	$(BIN)/python -m analyzer.tools.evaluate $(SHARED)/labels/shared.csv $(SHARED)/videos
 	$(BIN)/python -m analyzer.tools.evaluate $(SHARED)/labels/vocab.csv $(SHARED)/videos
 
-# Throughput and memory against the naive loop (BENCHMARKS.md); about 30-40 min.
+# Throughput and memory against the naive loop, then the job path against the
+# direct path on a real server (BENCHMARKS.md); about 40-50 min.
 bench: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 bench: deps $(VENV)/.installed
 	$(BIN)/python -m analyzer.tools.bench --videos $(SHARED)/videos

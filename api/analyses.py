@@ -132,7 +132,9 @@ def _callback_url() -> str | None:
         "(not https, not a public address, or no `WEBHOOK_SECRET` on the server).",
         HTTP_401=UNAUTHORIZED,
         HTTP_409="`idempotency_conflict`: the `Idempotency-Key` named a job with other options.",
-        HTTP_413="`request_entity_too_large`: the upload is larger than `MAX_UPLOAD_MB`.",
+        HTTP_413="`request_entity_too_large`: the upload is larger than `MAX_UPLOAD_MB`. "
+        "`video_too_large`: the container declares a video longer than `MAX_VIDEO_SECONDS` or "
+        "`MAX_FRAMES`, or frames larger than `MAX_FRAME_PIXELS` (found while decoding, it fails the job).",
         HTTP_415="`not_a_video`: the content (not the name) is not a video container.",
         HTTP_429="`too_many_requests`: past `RATE_LIMIT` uploads from this address; retry after "
         "the `Retry-After` seconds.",

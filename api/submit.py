@@ -4,7 +4,8 @@ and waiting for it (``POST /analyze``).
 Everything that can be refused before an analysis starts is refused here,
 with the errors ``POST /analyze`` has always given: no file, a bad
 parameter, an unknown pose or bad pose definition, content that is not a
-video (sniffed from the first bytes). The upload is streamed to a private
+video (sniffed from the first bytes), a video whose container declares it
+past the limits (``video_too_large``). The upload is streamed to a private
 directory in ``UPLOAD_DIR`` and moved into the job engine's upload store,
 with the frame count its container declares (a header read, milliseconds)
 so that progress has a total from the start.
@@ -12,14 +13,15 @@ so that progress has a total from the start.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 
 from flask import current_app, request
 from werkzeug.utils import secure_filename
 
-from analyzer.errors import PoolBusyError
-from analyzer.video import frames_to_analyze, sniff
+from analyzer.errors import PoolBusyError, UndecodableVideoError
+from analyzer.video import frames_to_analyze, probe, sniff
 from api.config import Config
 from api.errors import STATUS, ApiError
 from api.params import parse_fields, wants_frames
@@ -60,6 +62,7 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
         ApiError: 400 ``missing_file`` or ``bad_parameter``.
         UnknownPoseError, PoseDefinitionError: a bad ``poses`` field (400).
         NotAVideoError: the content is not a video (415).
+        VideoTooLargeError: the container declares a video past the limits (413).
         IdempotencyConflict: the key names a job with other options.
     """
     upload = request.files.get("video") or request.files.get("file")
@@ -84,6 +87,8 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
     analysis_options(spec)  # an unknown pose or a bad definition fails now
     with saved_upload(upload, config.upload_dir) as path:
         sniff(path)
+        with contextlib.suppress(UndecodableVideoError):  # the job fails with it, as the analysis finds it
+            limits.check_declared(probe(path))
         return jobs().submit(
             path,
             spec,
