@@ -69,9 +69,11 @@ def analyze() -> Response:
     progress_id = parse_fields(request.values).progress_id
     with current_app.extensions["dancepose.progress"].track(progress_id, None) as progress:
         finished = wait_for(job, progress, config.queue_wait_s)
+    # Nobody else knows this job's id: its record and result go now.
+    body = jobs().result(finished)
+    jobs().discard(finished)
     if finished.status != JobStatus.SUCCEEDED:
         raise_failure(finished)
-    body = jobs().result(finished)
     if body is None:  # deleted meanwhile
         raise ApiError(500, "internal", "internal server error")
     if finished.annotated_id is not None and finished.annotated_expires_at is not None:

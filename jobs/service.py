@@ -107,6 +107,14 @@ class JobService:
         page = found[:limit]
         return page, encode_cursor(page[-1]) if len(found) > limit else None
 
+    def discard(self, job: Job) -> None:
+        """Delete a finished job's record and result, keeping its annotated
+        video (whose URL was handed out; it expires by itself): for
+        ``POST /analyze``, whose client never learns the job's id."""
+        if job.result_key is not None:
+            self.backends.results.delete(job.result_key)
+        self.backends.store.delete(job.id)
+
     def cancel(self, job_id: str) -> bool:
         """Cancel a live job (its worker stops within a second) or delete a
         finished one; either way its upload, result and annotated video are
