@@ -11,8 +11,10 @@ processes) it measures, in one run:
 - ``--count`` analyses of the hip-hop clip through ``POST /analyze`` and the
   same number through ``POST /analyses`` (each client submits, polls every
   0.2 s until the job ends, then reads the result), from ``--clients``
-  concurrent clients, in alternating halves so that drift in the machine's
-  load falls on both: analyses per minute for each and their ratio;
+  concurrent clients that each alternate the two paths, so that drift in a
+  shared machine's load falls on both alike: the median wall time of an
+  analysis on each path, analyses per minute (clients x 60 / mean wall
+  time) and their ratio;
 - ``GET /health`` latency (10 probes a second) while those analyses run:
   median and p99.
 
@@ -30,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -134,13 +135,30 @@ def start_latency(url: str, path: Path) -> float:
     return seen
 
 
-def timed_batch(run: Callable[[str, Path], None], url: str, path: Path, count: int, clients: int) -> float:
-    """Wall seconds of ``count`` runs from ``clients`` concurrent clients."""
-    started = time.perf_counter()
+def interleaved(url: str, path: Path, count: int, clients: int) -> dict[str, list[float]]:
+    """``count`` analyses through each path from ``clients`` concurrent
+    clients, each client alternating ``POST /analyze`` and ``POST /analyses``
+    (so that both paths meet the same load on a shared machine): the wall
+    seconds of each analysis, by path."""
+    runs = {"POST /analyze": direct, "POST /analyses": as_job}
+    names = list(runs)
+    # Client c gets analyses c, c + clients, ...; each alternates the paths,
+    # and neighbouring clients start with different ones.
+    plans: list[list[str]] = [[] for _ in range(clients)]
+    for i in range(2 * count):
+        plans[i % clients].append(names[(i // clients + i % clients) % 2])
+    times: dict[str, list[float]] = {name: [] for name in runs}
+
+    def client(plan: list[str]) -> None:
+        for name in plan:
+            started = time.perf_counter()
+            runs[name](url, path)
+            times[name].append(time.perf_counter() - started)
+
     with ThreadPoolExecutor(clients) as pool:
-        for future in [pool.submit(run, url, path) for _ in range(count)]:
+        for future in [pool.submit(client, plan) for plan in plans]:
             future.result()
-    return time.perf_counter() - started
+    return times
 
 
 class HealthProbe:
@@ -189,15 +207,16 @@ def main(argv: list[str] | None = None) -> None:
                 f"submit -> running on an idle server: median {statistics.median(starts) * 1000:.0f} ms "
                 f"(min {min(starts) * 1000:.0f}, max {max(starts) * 1000:.0f}, n={len(starts)})"
             )
-            walls = {"POST /analyze": 0.0, "POST /analyses": 0.0}
-            half = args.count // 2
             with HealthProbe(service.url) as probe:
-                for size in (half, args.count - half):
-                    walls["POST /analyze"] += timed_batch(direct, service.url, clip, size, args.clients)
-                    walls["POST /analyses"] += timed_batch(as_job, service.url, clip, size, args.clients)
-            rates = {name: args.count * 60 / wall for name, wall in walls.items()}
-            for name, rate in rates.items():
-                print(f"{name:15s} {args.count} x {CLIP}, {args.clients} clients: {rate:.2f} analyses/min")
+                times = interleaved(service.url, clip, args.count, args.clients)
+            rates = {}
+            for name, walls in times.items():
+                # Steady state: each client finishes one analysis per mean wall time.
+                rates[name] = args.clients * 60 / statistics.mean(walls)
+                print(
+                    f"{name:15s} {len(walls)} x {CLIP}, {args.clients} clients: median "
+                    f"{statistics.median(walls):.1f} s each, {rates[name]:.2f} analyses/min"
+                )
             ratio = rates["POST /analyses"] / rates["POST /analyze"]
             print(f"job path / direct path: {ratio:.3f}")
             print(
