@@ -40,8 +40,11 @@ class LocalObjectStore:
         return self.directory / f"{self.prefix}{key}"
 
     def put_file(self, key: str, source: Path) -> None:
-        """Move ``source`` into the store (a rename when on one file system)."""
-        shutil.move(source, self._path(key))
+        """Move ``source`` into the store (a rename when on one file system),
+        readable by this user only: the directory may be shared (``/tmp``)."""
+        target = self._path(key)
+        shutil.move(source, target)
+        target.chmod(0o600)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         """Write ``data`` to a temporary file, then rename it into place, so

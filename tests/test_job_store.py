@@ -187,3 +187,18 @@ def test_each_message_goes_to_one_receiver(queue: SQLiteJobQueue, database: SQLi
     for process in processes:
         process.join(30)
     assert sorted(received) == sorted(sent)
+
+
+def test_stored_uploads_are_private(tmp_path: Path) -> None:
+    from jobs.objects import LocalObjectStore
+
+    store = LocalObjectStore(tmp_path, prefix="dancepose-job-")
+    source = tmp_path / "incoming"
+    source.write_bytes(b"video bytes")
+    source.chmod(0o644)
+    store.put_file("abc", source)
+    assert not source.exists()
+    assert (tmp_path / "dancepose-job-abc").stat().st_mode & 0o777 == 0o600
+    assert store.get_bytes("abc") == b"video bytes" and list(store.keys()) == ["abc"]
+    store.delete("abc")
+    assert list(store.keys()) == []
