@@ -70,6 +70,12 @@ function keyHeaders() {
   return key ? { "X-API-Key": key } : {};
 }
 
+// A random id (128 bits, URL-safe), as compare.js's progress_id.
+function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 // ------------------------------------------------------------------ upload and progress
 
 function setStatus(text, fraction) {
