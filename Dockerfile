@@ -61,6 +61,7 @@ COPY --from=builder /opt/model /opt/model
 WORKDIR /app
 COPY analyzer/ analyzer/
 COPY api/ api/
+COPY jobs/ jobs/
 COPY server.py gunicorn.conf.py ./
 # Fail the build if any OpenCV but the headless one is installed, if cv2 does
 # not import in this image (which has no libGL), if MediaPipe cannot make a

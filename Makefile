@@ -38,10 +38,12 @@ accuracy: $(VENV)/.installed
 	$(BIN)/python -m analyzer.tools.evaluate $(SHARED)/labels/shared.csv $(SHARED)/videos
 	$(BIN)/python -m analyzer.tools.evaluate $(SHARED)/labels/vocab.csv $(SHARED)/videos
 
-# Throughput and memory against the naive loop (BENCHMARKS.md); about 30-40 min.
+# Throughput and memory against the naive loop, then the job path against the
+# direct path on a real server (BENCHMARKS.md); about 40-50 min.
 bench: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 bench: deps $(VENV)/.installed
 	$(BIN)/python -m analyzer.tools.bench --videos $(SHARED)/videos
+	$(BIN)/python -m jobs.bench --videos $(SHARED)/videos
 
 # N clients upload while one probes /health (infra/locustfile.py); BENCHMARKS.md.
 load: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task

@@ -1,14 +1,21 @@
 """Gunicorn settings for dancepose (``gunicorn -c gunicorn.conf.py server:app``).
 
-One gevent worker process serves every connection; the CPU-heavy landmark
-work runs in that worker's ``LandmarkPool`` processes (one per core), so the
-whole server shares one pool and the event loop only waits on pipes.
+One gevent worker process serves every connection and never analyzes: each
+analysis is a job, run by the job worker process (``python -m jobs``) that
+the master starts beside it, on its ``LandmarkPool`` processes (one per
+core). So ``make run`` serves the API and runs the jobs, in separate
+processes that a deployment can also run as separate services.
 """
 
 import os
-import threading
+import subprocess
+import sys
 
 from api.logs import LOGCONFIG
+from jobs.settings import JobSettings
+
+#: The job worker process this master started (``when_ready``), under "jobs".
+_children: dict[str, subprocess.Popen] = {}
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
 worker_class = "gevent"
@@ -33,20 +40,33 @@ logconfig_dict = LOGCONFIG
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
 
 
-def post_worker_init(worker):
-    """Start the landmark workers in the background so the model is loaded
-    before the first upload (``/health`` answers meanwhile)."""
-    pool = worker.wsgi.extensions["dancepose.pool"]
+def when_ready(server):
+    """Start the job worker (``python -m jobs``) beside the API, unless
+    ``JOB_WORKER=0`` (a deployment that runs it as its own service). It is
+    a child of this master process, not of a gunicorn worker, and exits
+    when the master is gone (``--parent``)."""
+    if JobSettings().embedded_worker:
+        child = subprocess.Popen([sys.executable, "-m", "jobs", "--parent", str(os.getpid())])
+        _children["jobs"] = child
+        server.log.info("job worker started (pid %d)", child.pid)
 
-    def warm() -> None:
-        try:
-            pool.start()
-        except Exception:
-            worker.log.exception("could not start the landmark workers")
 
-    threading.Thread(target=warm, daemon=True).start()
+def on_exit(server):
+    """Stop the job worker once the API's workers have stopped: SIGTERM lets
+    its running jobs finish within ``graceful_timeout``, then it is killed
+    (jobs it still held run again when their leases end)."""
+    child = _children.pop("jobs", None)
+    if child is None or child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=graceful_timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def worker_exit(server, worker):
-    """Stop idle landmark workers when the gunicorn worker exits."""
+    """Stop the idle landmark workers of ``POST /compare`` when the gunicorn
+    worker exits."""
     worker.wsgi.extensions["dancepose.pool"].close()

@@ -1,11 +1,13 @@
 """dancepose HTTP service: a thin Flask app over ``analyzer``.
 
 ``create_app(test_config)`` is the app factory; ``server:app`` is what
-gunicorn serves (``gunicorn -c gunicorn.conf.py server:app``). Landmarks are
-computed in the ``LandmarkPool``'s worker processes; this process only
-streams the upload to disk, waits (cooperatively under gevent) and turns the
-result into JSON, so ``/health`` keeps answering during analyses. The HTTP
-pieces live in ``api/``.
+gunicorn serves (``gunicorn -c gunicorn.conf.py server:app``). Analyses are
+jobs (``jobs/``) that a separate worker process runs on its landmark
+processes (gunicorn starts one beside this app, see ``gunicorn.conf.py``);
+this process only streams uploads to disk, queues jobs, waits
+(cooperatively under gevent) and answers stored JSON, so ``/health`` keeps
+answering during analyses. (``POST /compare`` is the exception still: it
+runs on a ``LandmarkPool`` of this process.) The HTTP pieces live in ``api/``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any
 from flask import Flask
 
 from analyzer import LandmarkPool
-from api import admission, annotated, compare, logs, openapi, poses, progress, security, web
+from api import admission, analyses, annotated, compare, logs, openapi, poses, progress, security, web
 from api.config import Config
 from api.errors import register_errors
 from api.routes import bp
+from jobs.service import JobService
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,11 +41,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     app.extensions["dancepose.limiter"] = security.init_app(app, config)
     admission.init_app(app, config)
-    app.extensions["dancepose.pool"] = LandmarkPool(config.workers)
+    annotated_store = config.jobs.annotated_store()
+    app.extensions["dancepose.annotated"] = annotated_store
+    app.extensions["dancepose.jobs"] = JobService(config.jobs.backends(), config.jobs, annotated_store)
+    # POST /compare is not a job yet: it still runs its two videos on a pool
+    # in this process, whose workers start on its first use.
+    app.extensions["dancepose.pool"] = LandmarkPool(config.jobs.workers)
     app.register_blueprint(bp)
     app.extensions["dancepose.progress"] = progress.ProgressBoard()
-    app.extensions["dancepose.annotator"] = annotated.Annotator.from_config(config)
-    for blueprint in (progress.bp, annotated.bp, openapi.bp, web.bp):
+    for blueprint in (progress.bp, annotated.bp, analyses.bp, openapi.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(poses.bp)
     app.register_blueprint(compare.bp)

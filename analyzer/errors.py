@@ -53,6 +53,12 @@ class AnalysisTimeoutError(AnalyzerError):
     code = "analysis_timeout"
 
 
+class AnalysisCanceledError(AnalyzerError):
+    """The analysis was canceled (its job was) and its workers stopped."""
+
+    code = "canceled"
+
+
 class PoolBusyError(AnalyzerError):
     """Every landmark worker is busy and the wait for one timed out."""
 

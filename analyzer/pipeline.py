@@ -111,14 +111,16 @@ def run_tasks(
     timeout_s: float | None,
     wait_s: float | None,
     on_progress: Callable[[int], None] | None,
+    cancel: threading.Event | None = None,
 ) -> LandmarkRun:
-    """Run tasks on the pool concurrently and join their runs in order.
+    """Run tasks on the pool concurrently and join their runs in order
+    (``cancel``: see ``LandmarkPool.run``).
 
     Raises:
         The first error any task raised (see ``LandmarkPool.run``).
     """
     if len(tasks) == 1:
-        return pool.run(tasks[0], timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
+        return pool.run(tasks[0], timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress, cancel=cancel)
     done = [0] * len(tasks)
     runs: list[LandmarkRun | None] = [None] * len(tasks)
     errors: list[BaseException | None] = [None] * len(tasks)
@@ -133,7 +135,9 @@ def run_tasks(
                 on_progress(total)
 
         try:
-            runs[i] = pool.run(tasks[i], timeout_s=timeout_s, wait_s=wait_s, on_progress=progress)
+            runs[i] = pool.run(
+                tasks[i], timeout_s=timeout_s, wait_s=wait_s, on_progress=progress, cancel=cancel
+            )
         except BaseException as exc:  # re-raised in the caller
             errors[i] = exc
 
@@ -149,7 +153,7 @@ def run_tasks(
         if tasks[i].seek and not same_frames(runs[i - 1], runs[i]):  # type: ignore[arg-type]
             log.warning("seeking to frame %d missed; decoding from frame 0", tasks[i].start_frame)
             retry = dataclasses.replace(tasks[i], seek=False)
-            runs[i] = pool.run(retry, timeout_s=timeout_s, wait_s=wait_s, on_progress=None)
+            runs[i] = pool.run(retry, timeout_s=timeout_s, wait_s=wait_s, on_progress=None, cancel=cancel)
     return LandmarkRun.concatenate(runs)  # type: ignore[arg-type]
 
 
@@ -163,6 +167,7 @@ def analyze_video(
     wait_s: float | None = None,
     limits: VideoLimits | None = None,
     on_progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> AnalysisResult:
     """Analyze one video file.
 
@@ -175,8 +180,11 @@ def analyze_video(
         wait_s: how long to wait for a free worker, in seconds.
         limits: largest video accepted (checked on the container, then while decoding).
         on_progress: called with the number of frames analyzed so far.
+        cancel: when set, the analysis stops and its landmark processes are
+            killed within ``analyzer.landmarks.pool.CANCEL_CHECK_S``.
 
     Raises:
+        AnalysisCanceledError: ``cancel`` was set.
         UnknownPoseError: ``options.poses`` names an unregistered pose.
         PoseDefinitionError: a custom pose reuses a registered name.
         NotAVideoError: the content is not a video container.
@@ -190,7 +198,7 @@ def analyze_video(
     detectors = get_detectors(options.poses, extra=options.custom_poses)
     sniff(path)
     tasks = plan_tasks(path, pool.size, options.sample_fps, limits)
-    run = run_tasks(pool, tasks, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
+    run = run_tasks(pool, tasks, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress, cancel=cancel)
     return build_result(
         run, detectors, options, pool.model, filename=filename or Path(path).name, started=started
     )

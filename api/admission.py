@@ -12,9 +12,11 @@ from flask import Flask, g, request
 from api.config import Config
 from api.errors import ApiError
 
-#: Requests that start an analysis, as (method, path). A comparison counts as
-#: one: its two videos run on the pool one after the other.
+#: Requests that run an analysis while they wait, as (method, path). A
+#: comparison counts as one: its two videos run on the pool one after the other.
 ANALYSES = {("POST", "/analyze"), ("POST", "/compare")}
+#: Requests that upload a video to analyze, counted by the rate limit.
+UPLOADS = ANALYSES | {("POST", "/analyses")}
 #: Seconds a client is told to wait before trying again.
 RETRY_AFTER_S = 5
 

@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from analyzer.video import VideoLimits
+from jobs.settings import JobSettings
 
 
 def _env_float(name: str, default: float) -> float:
@@ -30,19 +31,10 @@ class Config:
         analysis_timeout_s: time limit of one analysis, in s (``ANALYSIS_TIMEOUT_S``).
         queue_wait_s: how long a request waits for a free worker before a
             503, in s (``QUEUE_WAIT_S``).
-        workers: landmark worker processes (``ANALYSIS_WORKERS``, default: cores).
         upload_dir: where uploads are kept while analyzed (``UPLOAD_DIR``,
             default: the system temp directory).
         sample_fps: default of the ``sample_fps`` parameter (``SAMPLE_FPS``,
             default: unset, every frame is analyzed).
-        annotated_dir: where annotated videos are kept (``ANNOTATED_DIR``,
-            default: ``dancepose-annotated`` in the system temp directory).
-        annotated_ttl_s: how long an annotated video is kept, in s (``ANNOTATED_TTL_S``).
-        annotated_max_files: most annotated videos kept; the oldest go first
-            (``ANNOTATED_MAX_FILES``).
-        annotated_max_mb: most MB of annotated videos kept, beyond the newest
-            one; the oldest go first (``ANNOTATED_MAX_MB``).
-        annotate_workers: annotated videos rendered at once (``ANNOTATE_WORKERS``).
         max_video_s: longest video accepted, in s of video (``MAX_VIDEO_SECONDS``).
         max_frames: most frames accepted (``MAX_FRAMES``).
         max_frame_pixels: largest frame accepted, width x height (``MAX_FRAME_PIXELS``).
@@ -57,25 +49,17 @@ class Config:
         forwarded_hops: trusted proxies in front of the service whose
             ``X-Forwarded-For`` entry gives the client address
             (``FORWARDED_HOPS``; 1 behind the ALB, 0 when exposed directly).
+        jobs: the job engine's settings (``jobs.settings.JobSettings``: the
+            job database, ``JOB_*``, ``WEBHOOK_*``, annotated videos).
     """
 
     max_upload_mb: float = field(default_factory=lambda: _env_float("MAX_UPLOAD_MB", 200.0))
     analysis_timeout_s: float = field(default_factory=lambda: _env_float("ANALYSIS_TIMEOUT_S", 300))
     queue_wait_s: float = field(default_factory=lambda: _env_float("QUEUE_WAIT_S", 30))
-    workers: int = field(default_factory=_workers)
     upload_dir: str = field(default_factory=lambda: os.environ.get("UPLOAD_DIR") or tempfile.gettempdir())
     sample_fps: float | None = field(
         default_factory=lambda: float(os.environ["SAMPLE_FPS"]) if os.environ.get("SAMPLE_FPS") else None
     )
-    annotated_dir: str = field(
-        default_factory=lambda: (
-            os.environ.get("ANNOTATED_DIR") or os.path.join(tempfile.gettempdir(), "dancepose-annotated")
-        )
-    )
-    annotated_ttl_s: float = field(default_factory=lambda: _env_float("ANNOTATED_TTL_S", 900))
-    annotated_max_files: int = field(default_factory=lambda: int(_env_float("ANNOTATED_MAX_FILES", 100)))
-    annotated_max_mb: float = field(default_factory=lambda: _env_float("ANNOTATED_MAX_MB", 1000))
-    annotate_workers: int = field(default_factory=lambda: int(_env_float("ANNOTATE_WORKERS", 1)))
     max_video_s: float = field(default_factory=lambda: _env_float("MAX_VIDEO_SECONDS", 600))
     max_frames: int = field(default_factory=lambda: int(_env_float("MAX_FRAMES", 36000)))
     max_frame_pixels: int = field(default_factory=lambda: int(_env_float("MAX_FRAME_PIXELS", 3840 * 2160)))
@@ -86,6 +70,7 @@ class Config:
     rate_limit: str = field(default_factory=lambda: os.environ.get("RATE_LIMIT", "30 per minute"))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("CORS_ORIGINS"))
     forwarded_hops: int = field(default_factory=lambda: int(_env_float("FORWARDED_HOPS", 1)))
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @property
     def video_limits(self) -> VideoLimits:

@@ -103,11 +103,11 @@ def responses(
     """A spectree ``Response``: ``ok`` is the 200 body (a model, or
     ``(model, description)``); each ``HTTP_<status>`` keyword is either the
     description of an error envelope (list its codes) or ``(model, description)``.
-    The 500 envelope is always included.
+    The 500 envelope is always included; ``ok=None`` documents no 200.
     """
     others.setdefault("HTTP_500", INTERNAL)
     return Responses(
-        HTTP_200=ok,
+        **({} if ok is None else {"HTTP_200": ok}),
         **{
             status: (ErrorResponse, other) if isinstance(other, str) else other
             for status, other in others.items()

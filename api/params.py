@@ -1,5 +1,5 @@
-"""Request fields of ``POST /analyze``, validated with the contract's model
-(``api.schemas.AnalyzeOptions``), and the analysis options they make."""
+"""Request fields of ``POST /analyze`` and ``POST /analyses``, validated with
+the contract's model (``api.schemas.AnalyzeOptions``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,6 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from analyzer import AnalysisOptions
-from analyzer.errors import PoseDefinitionError
-from analyzer.poses.definitions import parse_selection
-from analyzer.poses.detectors import Detector, get_detectors
-from api.config import Config
 from api.errors import ApiError
 from api.schemas import AnalyzeOptions
 
@@ -38,38 +33,6 @@ def parse_fields(values: Mapping[str, str]) -> AnalyzeOptions:
         return AnalyzeOptions.model_validate(given)
     except ValidationError as exc:
         raise ApiError(400, "bad_parameter", validation_message(exc)) from None
-
-
-def analysis_options(fields: AnalyzeOptions, config: Config) -> AnalysisOptions:
-    """The analysis the fields ask for; ``sample_fps`` defaults to
-    ``config.sample_fps``. Frames are included for ``annotate`` too, which
-    draws them."""
-    defaults = AnalysisOptions()
-    names, custom = requested_poses(fields.poses)
-    return AnalysisOptions(
-        poses=names,
-        custom_poses=custom,
-        include_frames=wants_frames(fields) or fields.annotate,
-        smoothing_ms=defaults.smoothing_ms if fields.smoothing_ms is None else fields.smoothing_ms,
-        min_segment_ms=defaults.min_segment_ms if fields.min_segment_ms is None else fields.min_segment_ms,
-        sample_fps=config.sample_fps if fields.sample_fps is None else fields.sample_fps,
-    )
-
-
-def requested_poses(value: str | None) -> tuple[tuple[str, ...] | None, tuple[Detector, ...]]:
-    """The ``poses`` field: comma-separated names, or JSON of pose names and
-    definitions (``analyzer.poses.definitions.parse_selection``), checked now.
-
-    Raises:
-        ApiError: 400 ``invalid_pose_definition``, saying where the JSON is wrong.
-        UnknownPoseError: a name is neither available nor defined in the request.
-    """
-    try:
-        names, custom = parse_selection(value, "poses")
-        get_detectors(names, extra=custom)
-    except PoseDefinitionError as exc:
-        raise ApiError(400, exc.code, str(exc)) from None
-    return names, custom
 
 
 def wants_frames(fields: AnalyzeOptions) -> bool:

@@ -1,23 +1,21 @@
-"""The endpoints: views of a few lines over ``analyzer``, each in the
-OpenAPI document (``api.openapi``)."""
+"""The synchronous endpoints: ``/health`` and ``POST /analyze``, which runs
+its analysis as a job (``jobs``) and waits for it; each in the OpenAPI
+document (``api.openapi``)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.utils import secure_filename
 
-from analyzer import analyze_video
-from analyzer.render.overlay import overlay_from_result
-from analyzer.video import frames_to_analyze
 from api.annotated import annotated_video_field
 from api.config import Config
 from api.errors import ApiError
 from api.openapi import API_KEY, UNAUTHORIZED, responses, spec
-from api.params import analysis_options, parse_fields, wants_frames
+from api.params import parse_fields
 from api.schemas import AnalysisResponse, AnalyzeForm, AnalyzeOptions, HealthResponse
-from api.uploads import saved_upload
+from api.submit import jobs, raise_failure, submit_upload, wait_for
+from jobs.records import JobStatus
 
 bp = Blueprint("api", __name__)
 
@@ -64,38 +62,26 @@ def analyze() -> Response:
     Send the video as `multipart/form-data` field `video` (or `file`); the
     options may be query parameters or form fields. The answer comes when the
     analysis is done; `GET /progress/{progress_id}` reports on it meanwhile.
+    (It runs as a job, as `POST /analyses` does, and waits for it.)
     """
-    upload = request.files.get("video") or request.files.get("file")
-    if upload is None:
-        raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
     config: Config = current_app.config["DANCEPOSE"]
-    fields = parse_fields(request.values)
-    options = analysis_options(fields, config)
-    board = current_app.extensions["dancepose.progress"]
-    with saved_upload(upload, config.upload_dir) as path:
-        expected = frames_to_analyze(path, options.sample_fps) if fields.progress_id else None
-        with board.track(fields.progress_id, expected) as progress:
-            result = analyze_video(
-                path,
-                current_app.extensions["dancepose.pool"],
-                options,
-                filename=secure_filename(upload.filename or "") or "upload",
-                timeout_s=config.analysis_timeout_s,
-                wait_s=config.queue_wait_s,
-                limits=config.video_limits,
-                on_progress=progress.update,
-            )
-            annotated = None
-            if fields.annotate:
-                progress.stage = "rendering"
-                annotated = current_app.extensions["dancepose.annotator"].render(
-                    path,
-                    overlay_from_result(result),
-                    timeout_s=config.analysis_timeout_s,
-                    wait_s=config.queue_wait_s,
-                )
-    # Frames were kept for the drawing; they are JSON only when asked for.
-    body = (result if wants_frames(fields) else replace(result, frames=None)).to_dict()
-    if annotated is not None:
-        body["annotated_video"] = annotated_video_field(*annotated)
-    return jsonify(body)
+    job, _ = submit_upload()
+    progress_id = parse_fields(request.values).progress_id
+    with current_app.extensions["dancepose.progress"].track(progress_id, None) as progress:
+        finished = wait_for(job, progress, config.queue_wait_s)
+    # Nobody else knows this job's id: its record and result go now.
+    body = jobs().result(finished)
+    jobs().discard(finished)
+    if finished.status != JobStatus.SUCCEEDED:
+        raise_failure(finished)
+    if body is None:  # deleted meanwhile
+        raise ApiError(500, "internal", "internal server error")
+    if finished.annotated_id is not None and finished.annotated_expires_at is not None:
+        field = annotated_video_field(finished.annotated_id, finished.annotated_expires_at)
+        body = (
+            body.rstrip()[:-1]
+            + b',"annotated_video":'
+            + json.dumps(field, separators=(",", ":")).encode()
+            + b"}\n"
+        )
+    return Response(body, mimetype="application/json")

@@ -7,15 +7,18 @@ field added to a response without its model fails the tests.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
+from jobs.records import JOB_ID_PATTERN
+
 #: A client-chosen id under which ``GET /progress/{progress_id}`` reports an analysis.
 PROGRESS_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
-#: The id of an annotated video (``secrets.token_urlsafe(18)``: 144 random bits).
-VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{24}$"
+
+#: An Idempotency-Key: printable ASCII.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
 
 NonNegativeMs = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -246,4 +249,116 @@ class ProgressResponse(StrictModel):
     frames_done: int = Field(ge=0, description="Frames analyzed so far.")
     frames_total: int | None = Field(
         ge=0, description="Frames expected, from the container's header; `null` when it does not say."
+    )
+
+
+class SubmitOptions(AnalyzeOptions):
+    """Options of ``POST /analyses``: those of ``POST /analyze`` and a webhook."""
+
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description='Called with a signed POST `{"id", "status", "event": "analysis.finished"}` '
+        "when the job ends (see the README's webhook section). `https://` only, to a public address; "
+        "the server needs `WEBHOOK_SECRET`.",
+        examples=["https://example.com/hooks/dancepose"],
+    )
+
+
+class SubmitForm(SubmitOptions, AnalyzeForm):
+    """The ``multipart/form-data`` body of ``POST /analyses``."""
+
+
+class SubmitHeaders(BaseModel):
+    """Headers of ``POST /analyses``."""
+
+    model_config = ConfigDict(json_schema_extra=_omittable, populate_by_name=True)
+
+    idempotency_key: str | None = Field(
+        default=None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="1-255 printable ASCII characters. The same key with the same options within 24 h "
+        "returns the first job (200) instead of a second one; with other options: 409 "
+        "`idempotency_conflict`.",
+    )
+
+
+class AnalysisAccepted(StrictModel):
+    """A job, just submitted."""
+
+    id: str = Field(pattern=JOB_ID_PATTERN, description="The job's id (192 random bits): keep it secret.")
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    status_url: str = Field(description="Path of `GET /analyses/{id}`.", examples=["/analyses/" + "A" * 32])
+
+
+class JobProgress(StrictModel):
+    """How far a job is."""
+
+    stage: Literal["queued", "analyzing", "rendering", "done"]
+    frames_done: int = Field(ge=0, description="Frames analyzed so far (written at most once a second).")
+    frames_total: int | None = Field(
+        ge=0, description="Frames expected, from the container's header; `null` if unknown."
+    )
+
+
+class JobAnnotatedVideo(StrictModel):
+    """The annotated MP4 of a job with `annotate=1`."""
+
+    url: str = Field(description="Path of `GET /annotated/{video_id}.mp4`.")
+    expires_at: str = Field(description="When the file is deleted (RFC 3339, UTC).")
+
+
+class AnalysisJob(StrictModel):
+    """An analysis job: its status, progress and, once it succeeded, its result."""
+
+    id: str = Field(pattern=JOB_ID_PATTERN)
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"] = Field(
+        description="`queued` -> `running` -> `succeeded` | `failed`; `canceled` by `DELETE`."
+    )
+    progress: JobProgress
+    created_at: str = Field(description="RFC 3339, UTC.")
+    updated_at: str = Field(description="RFC 3339, UTC.")
+    expires_at: str = Field(
+        description="When the job and its files are deleted (RFC 3339, UTC): `JOB_TTL_S` after it ends; "
+        "for a job not yet ended, the earliest it could be."
+    )
+    error: ErrorBody | None = Field(
+        description="Why a `failed` job failed, with the codes of `POST /analyze` (`undecodable_video`, "
+        "`video_too_large`, `analysis_timeout`, `worker_crashed`, ...) or `worker_lost`."
+    )
+    result: AnalysisResponse | None = Field(
+        description="Exactly what `POST /analyze` answers, once `succeeded`."
+    )
+    annotated_video: JobAnnotatedVideo | None
+
+
+class AnalysisListItem(StrictModel):
+    """A job in a listing."""
+
+    id: str = Field(pattern=JOB_ID_PATTERN)
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    status_url: str
+    created_at: str
+    updated_at: str
+    expires_at: str
+
+
+class AnalysisList(StrictModel):
+    """A page of the caller's jobs, newest first."""
+
+    analyses: list[AnalysisListItem]
+    next_cursor: str | None = Field(description="`cursor` of the next page; `null` on the last.")
+
+
+class ListQuery(BaseModel):
+    """Paging of ``GET /analyses``."""
+
+    model_config = ConfigDict(json_schema_extra=_omittable)
+
+    limit: int = Field(default=20, ge=1, le=100, description="Jobs per page.")
+    cursor: str | None = Field(
+        default=None, max_length=200, description="`next_cursor` of the previous page."
     )

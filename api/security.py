@@ -11,7 +11,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.admission import ANALYSES
+from api.admission import UPLOADS
 from api.config import Config
 from api.errors import ApiError
 
@@ -70,7 +70,7 @@ def init_app(app: Flask, config: Config) -> Limiter:
         get_remote_address,
         app=app,
         default_limits=[config.rate_limit] if config.rate_limit else [],
-        default_limits_exempt_when=lambda: (request.method, request.path) not in ANALYSES,
+        default_limits_exempt_when=lambda: (request.method, request.path) not in UPLOADS,
         storage_uri="memory://",
         headers_enabled=True,
     )

@@ -114,6 +114,7 @@ class Server:
                 "PORT": str(self.port),
                 "UPLOAD_DIR": str(self.upload_dir),
                 "RATE_LIMIT": "",  # many uploads from one address; tests of the limit set their own
+                "JOB_DIR": str(tmp / "jobs"),
                 **env,
             },
         )

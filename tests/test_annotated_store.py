@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.annotated_store import AnnotatedStore
-from api.schemas import VIDEO_ID_PATTERN
+from jobs.annotated_store import VIDEO_ID_PATTERN, AnnotatedStore
 
 
 def source(folder: Path, name: str, size: int = 1000) -> Path:

@@ -214,14 +214,20 @@ def is_alive(pid: int) -> bool:
 
 
 def gunicorn_workers(running: Server) -> list[int]:
-    return proc_children(running.process.pid)
+    """Pids of the server's gunicorn workers (the master's children but its job worker)."""
+    return [pid for pid in proc_children(running.process.pid) if pid not in job_workers(running)]
+
+
+def job_workers(running: Server) -> list[int]:
+    """Pids of the ``python -m jobs`` process(es) the gunicorn master started."""
+    return [pid for pid in proc_children(running.process.pid) if " -m jobs " in cmdline(pid)]
 
 
 def landmark_workers(running: Server) -> list[int]:
-    """Pids of the ``python -m analyzer.landmarks.worker`` processes of the server's gunicorn worker(s)."""
+    """Pids of the ``python -m analyzer.landmarks.worker`` processes of the server (its job worker's)."""
     return [
         child
-        for worker in gunicorn_workers(running)
+        for worker in job_workers(running)
         for child in proc_children(worker)
         if "analyzer.landmarks.worker" in cmdline(child)
     ]

@@ -159,7 +159,7 @@ def test_graceful_shutdown_fits_in_stop_timeout(task: dict[str, Any]) -> None:
 
 def test_task_environment_is_read_by_the_service(task: dict[str, Any]) -> None:
     code = [ROOT / "server.py", ROOT / "gunicorn.conf.py", *ROOT.glob("analyzer/**/*.py")]
-    code += ROOT.glob("api/**/*.py")
+    code += [*ROOT.glob("api/**/*.py"), *ROOT.glob("jobs/**/*.py")]
     sources = "\n".join(path.read_text() for path in code)
     unread = [
         name

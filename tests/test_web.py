@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from analyzer.render.skeleton import POSE_CONNECTIONS
 from tests.browser import chromium
 from tests.conftest import Server, video
 from tests.openapi_check import assert_documented
-from tests.test_api import ARM_RAISES, http, mp4_boxes
+from tests.test_api import ARM_RAISES, HIPHOP, http, mp4_boxes
 
 #: The clip: 273 frames of 352 x 640 at 30.416 fps, with a dozen arms-up
 #: segments (a few seconds of analysis).
@@ -38,6 +39,7 @@ class Analyzed:
     page: Page
     body: dict[str, Any]
     statuses: list[str]
+    job: dict[str, Any]
     errors: list[str] = field(default_factory=list)
 
 
@@ -64,7 +66,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def analyzed(browser: Browser, web_server: Server) -> Iterator[Analyzed]:
     """Choose ``CLIP`` in the page (annotated MP4 on, the default) and wait
-    for the results, noting the status lines shown meanwhile."""
+    for the results, noting the status lines shown meanwhile; the job the
+    page followed is read from the API too."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
@@ -73,18 +76,21 @@ def analyzed(browser: Browser, web_server: Server) -> Iterator[Analyzed]:
     page.goto(web_server.url + "/")
     assert page.is_checked("#annotate")
     statuses: list[str] = []
-    with page.expect_response(lambda response: "/analyze?" in response.url, timeout=180_000) as answer:
+    with page.expect_response(lambda response: "/analyses?" in response.url, timeout=60_000) as answer:
         page.set_input_files("#file", str(video(CLIP)))
-        deadline = time.monotonic() + 180
-        while not page.is_visible("#results") and time.monotonic() < deadline:
-            if page.is_visible("#status"):
-                statuses.append(page.inner_text("#status-text"))
-            time.sleep(0.1)
-    assert answer.value.status == 200, answer.value.text()
-    body = answer.value.json()
+    assert answer.value.status == 202, answer.value.text()
+    job_id = answer.value.json()["id"]
+    deadline = time.monotonic() + 180
+    while not page.is_visible("#results") and time.monotonic() < deadline:
+        if page.is_visible("#status"):
+            statuses.append(page.inner_text("#status-text"))
+        time.sleep(0.1)
     page.wait_for_selector("#results", state="visible")
     page.wait_for_function("document.getElementById('video').readyState >= 2")
-    yield Analyzed(page, body, statuses, errors)
+    assert page.url.endswith(f"?analysis={job_id}")
+    job = http("get", f"{web_server.url}/analyses/{job_id}", timeout=10).json()
+    assert job["status"] == "succeeded"
+    yield Analyzed(page, job["result"], statuses, job, errors)
     context.close()
 
 
@@ -254,8 +260,9 @@ def test_annotated_video_file(analyzed: Analyzed, web_server: Server, tmp_path: 
     index first, byte ranges; the response that gave it follows the document."""
     body = analyzed.body
     document = http("get", web_server.url + "/openapi.json", timeout=10).json()
-    annotated = body["annotated_video"]
-    assert 0 < annotated["expires_in_s"] <= 900
+    annotated = analyzed.job["annotated_video"]
+    expires_in_s = datetime.fromisoformat(annotated["expires_at"]).timestamp() - time.time()
+    assert 0 < expires_in_s <= 900
     url = web_server.url + annotated["url"]
     whole = http("get", url, timeout=30)
     assert whole.status_code == 200 and whole.headers["Content-Type"] == "video/mp4"
@@ -305,5 +312,43 @@ def test_api_errors_are_shown(browser: Browser, web_server: Server, tmp_path: Pa
         page.wait_for_selector("#error", state="visible", timeout=30_000)
         assert "not_a_video" in page.inner_text("#error")
         assert page.is_hidden("#results")
+    finally:
+        page.close()
+
+
+def test_a_reload_shows_the_analysis_again_and_it_is_listed(browser: Browser, analyzed: Analyzed) -> None:
+    """The job id is in the URL: a reload (here a new tab on the same URL)
+    follows the job again and shows its results; the analysis is in the
+    browser's list."""
+    page = analyzed.page.context.new_page()
+    try:
+        page.goto(analyzed.page.url)
+        page.wait_for_selector("#results", state="visible", timeout=30_000)
+        rows = page.eval_on_selector_all("#summary tbody tr", "rows => rows.map(r => r.dataset.pose)")
+        assert rows == [entry["pose"] for entry in analyzed.body["pose_summary"]]
+        assert page.is_visible("#annotated-video") and page.is_hidden("#stage")
+        listed = page.eval_on_selector_all("#history-list li", "items => items.map(i => i.dataset.id)")
+        assert listed[0] == analyzed.job["id"]
+    finally:
+        page.close()
+
+
+def test_cancel_from_the_page(browser: Browser, web_server: Server) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(web_server.url + "/")
+        page.uncheck("#annotate")
+        with page.expect_response(lambda response: "/analyses?" in response.url, timeout=60_000) as answer:
+            page.set_input_files("#file", str(video(HIPHOP)))
+        job_id = answer.value.json()["id"]
+        page.wait_for_function(
+            "document.getElementById('status-text').textContent.startsWith('Analyzing: frame')",
+            timeout=60_000,
+        )
+        page.click("#cancel")
+        page.wait_for_selector("#error", state="visible", timeout=10_000)
+        assert "canceled" in page.inner_text("#error")
+        job = http("get", f"{web_server.url}/analyses/{job_id}", timeout=10).json()
+        assert job["status"] == "canceled"
     finally:
         page.close()

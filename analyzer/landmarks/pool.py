@@ -22,9 +22,11 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from analyzer.errors import (
+    AnalysisCanceledError,
     AnalysisTimeoutError,
     AnalyzerError,
     ModelUnavailableError,
@@ -41,6 +43,10 @@ _ERRORS: dict[str, type[AnalyzerError]] = {
     cls.code: cls
     for cls in (NotAVideoError, UndecodableVideoError, VideoTooLargeError, ModelUnavailableError)
 }
+
+
+#: How often a waiting or running task checks whether it was canceled, in s.
+CANCEL_CHECK_S = 0.1
 
 
 class _Worker:
@@ -123,11 +129,19 @@ class LandmarkPool:
             self.start()
         return self._model  # type: ignore[return-value]
 
-    def _take(self, wait_s: float | None) -> _Worker:
-        try:
-            worker = self._slots.get(timeout=wait_s)
-        except queue.Empty:
-            raise PoolBusyError("every analysis worker is busy; try again shortly") from None
+    def _take(self, wait_s: float | None, cancel: threading.Event | None = None) -> _Worker:
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise AnalysisCanceledError("the analysis was canceled")
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            step = left if cancel is None else min(CANCEL_CHECK_S, CANCEL_CHECK_S if left is None else left)
+            try:
+                worker = self._slots.get(timeout=step)
+                break
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise PoolBusyError("every analysis worker is busy; try again shortly") from None
         if worker is None or worker.process.poll() is not None:
             if worker is not None:
                 worker.kill()
@@ -141,6 +155,7 @@ class LandmarkPool:
         timeout_s: float | None = None,
         wait_s: float | None = None,
         on_progress: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> LandmarkRun:
         """Run one task on a free worker, blocking (cooperatively under gevent).
 
@@ -150,8 +165,12 @@ class LandmarkPool:
                 past it.
             wait_s: how long to wait for a free worker; ``None`` waits forever.
             on_progress: called with the frames done so far.
+            cancel: when set, the task stops within ``CANCEL_CHECK_S``: its
+                worker process is killed (its state is unknown) and its slot
+                freed, to be refilled on next use.
 
         Raises:
+            AnalysisCanceledError: ``cancel`` was set.
             PoolBusyError: no worker became free within ``wait_s``.
             AnalysisTimeoutError: the task ran past ``timeout_s``.
             WorkerCrashedError: the worker died during the task.
@@ -159,14 +178,23 @@ class LandmarkPool:
                 by the worker.
             ModelUnavailableError: the worker could not load the model.
         """
-        worker: _Worker | None = self._take(wait_s)
-        expired = threading.Event()
+        worker: _Worker | None = self._take(wait_s, cancel)
+        expired, canceled, ended = threading.Event(), threading.Event(), threading.Event()
 
         def expire() -> None:
             expired.set()
             worker.process.kill()  # type: ignore[union-attr]  # unblocks receive()
 
+        def watch() -> None:
+            while not ended.wait(CANCEL_CHECK_S):
+                if cancel.is_set():  # type: ignore[union-attr]
+                    canceled.set()
+                    worker.process.kill()  # type: ignore[union-attr]
+                    return
+
         timer = threading.Timer(timeout_s, expire) if timeout_s else None
+        if cancel is not None:
+            threading.Thread(target=watch, name="cancel-watch", daemon=True).start()
         try:
             self._model = worker.wait_ready()
             if timer is not None:
@@ -185,6 +213,8 @@ class LandmarkPool:
         except WorkerCrashedError:
             worker.kill()
             worker = None
+            if canceled.is_set():
+                raise AnalysisCanceledError("the analysis was canceled") from None
             if expired.is_set():
                 raise AnalysisTimeoutError(
                     f"the analysis took longer than its limit of {timeout_s:g} s"
@@ -204,6 +234,7 @@ class LandmarkPool:
             worker = None
             raise
         finally:
+            ended.set()
             if timer is not None:
                 timer.cancel()
             self._slots.put(worker)

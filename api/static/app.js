@@ -1,6 +1,9 @@
-// dancepose web page: upload a video to POST /analyze (include=frames), then
-// play it with the skeleton drawn on a canvas from the per-frame landmarks,
-// a timeline of pose segments with a playhead, and the summary.
+// dancepose web page: upload a video to POST /analyses (include=frames),
+// follow the job (GET /analyses/{id}; its id in the URL survives a reload;
+// it can be canceled), then play the video with the skeleton drawn on a
+// canvas from the per-frame landmarks, a timeline of pose segments with a
+// playhead, and the summary. The analyses made here are listed from local
+// storage.
 "use strict";
 
 // MediaPipe's 33-landmark pose connections, as analyzer/render/skeleton.py's
@@ -67,6 +70,7 @@ function keyHeaders() {
   return key ? { "X-API-Key": key } : {};
 }
 
+// A random id (128 bits, URL-safe), as compare.js's progress_id.
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -87,81 +91,182 @@ function showError(message) {
   $("error").hidden = false;
 }
 
-function pollProgress(progressId, isDone) {
-  const poll = async () => {
-    if (isDone()) return;
-    try {
-      const response = await fetch(`progress/${progressId}`, { cache: "no-store", headers: keyHeaders() });
-      if (isDone()) return;
-      if (response.ok) {
-        const progress = await response.json();
-        if (progress.stage === "done") return; // the answer is on its way
-        if (progress.stage === "rendering") setStatus("Drawing the annotated video…", null);
-        else if (progress.frames_total) {
-          setStatus(`Analyzing: frame ${progress.frames_done} of ${progress.frames_total}`,
-            progress.frames_done / progress.frames_total);
-        } else setStatus(`Analyzing: ${progress.frames_done} frames`, null);
-      }
-    } catch (error) {
-      // A failed poll only costs the count; the analysis goes on.
-    }
-    setTimeout(poll, POLL_MS);
-  };
-  setTimeout(poll, POLL_MS);
+// ------------------------------------------------------------------ jobs: submit, follow, cancel
+
+// The analysis job this page follows (its id is also in the URL, ?analysis=ID).
+const job = { id: null, file: null, timer: null, clock: null };
+
+function jobUrl(id) {
+  return `analyses/${encodeURIComponent(id)}`;
 }
 
+// Analyses made from this browser, newest first, kept in local storage (the
+// server lists jobs only per API key).
+const HISTORY_KEY = "dancepose.analyses";
+const HISTORY_MAX = 20;
+
+function readHistory() {
+  try {
+    const entries = JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]");
+    return Array.isArray(entries) ? entries : [];
+  } catch (error) {
+    return [];
+  }
+}
+
+function remember(id, filename) {
+  const entries = [{ id, filename, at: new Date().toISOString() }, ...readHistory().filter((e) => e.id !== id)];
+  localStorage.setItem(HISTORY_KEY, JSON.stringify(entries.slice(0, HISTORY_MAX)));
+  renderHistory();
+}
+
+function forget(id) {
+  localStorage.setItem(HISTORY_KEY, JSON.stringify(readHistory().filter((e) => e.id !== id)));
+  renderHistory();
+}
+
+function renderHistory() {
+  const entries = readHistory();
+  $("history").hidden = entries.length === 0;
+  $("history-list").replaceChildren(...entries.map((entry) => el("li", { "data-id": entry.id },
+    el("a", { href: `?analysis=${encodeURIComponent(entry.id)}` }, entry.filename || entry.id),
+    " ", el("span", { class: "muted small" }, new Date(entry.at).toLocaleString()))));
+}
+
+function startClock() {
+  const started = performance.now();
+  clearInterval(job.clock);
+  job.clock = setInterval(() => {
+    $("status-time").textContent = `${Math.round((performance.now() - started) / 1000)} s`;
+  }, 500);
+}
+
+function stopFollowing() {
+  clearTimeout(job.timer);
+  clearInterval(job.clock);
+  job.timer = null;
+  $("cancel").hidden = true;
+  $("file").disabled = false;
+  $("file").value = "";
+}
+
+function showProgress(body) {
+  const progress = body.progress;
+  if (body.status === "queued") setStatus("Waiting for a free analysis worker…", null);
+  else if (progress.stage === "rendering") setStatus("Drawing the annotated video…", null);
+  else if (progress.frames_total) {
+    setStatus(`Analyzing: frame ${progress.frames_done} of ${progress.frames_total}`,
+      progress.frames_done / progress.frames_total);
+  } else setStatus(`Analyzing: ${progress.frames_done} frames`, null);
+}
+
+// Poll GET /analyses/{id} until the job ends, then show its result or error.
+function follow(id, file) {
+  job.id = id;
+  job.file = file;
+  $("error").hidden = true;
+  $("file").disabled = true;
+  $("cancel").hidden = false;
+  startClock();
+  const poll = async () => {
+    if (job.id !== id) return;
+    let response = null;
+    try {
+      response = await fetch(jobUrl(id), { cache: "no-store", headers: keyHeaders() });
+    } catch (error) {
+      job.timer = setTimeout(poll, POLL_MS); // a failed poll only costs time; the job goes on
+      return;
+    }
+    if (job.id !== id) return;
+    const text = await response.text();
+    let body = null;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      body = null;
+    }
+    if (!response.ok || !body) {
+      stopFollowing();
+      $("status").hidden = true;
+      if (response.status === 404) forget(id);
+      showProblem(response.status, body, "This analysis is gone");
+      return;
+    }
+    if (body.status === "succeeded") {
+      stopFollowing();
+      $("status").hidden = true;
+      showResult(body.result, JSON.stringify(body.result), file, body.annotated_video);
+    } else if (body.status === "failed" || body.status === "canceled") {
+      stopFollowing();
+      $("status").hidden = true;
+      showError(body.status === "canceled" ? "The analysis was canceled."
+        : `The analysis failed: ${body.error.message} (${body.error.code})`);
+    } else {
+      showProgress(body);
+      job.timer = setTimeout(poll, POLL_MS);
+    }
+  };
+  setStatus("Waiting for a free analysis worker…", null);
+  poll();
+}
+
+function showProblem(status, body, what) {
+  if (status === 401) {
+    $("key-field").hidden = false;
+    $("api-key").focus();
+    showError("This server needs an API key: enter it above, then choose the video again.");
+    return;
+  }
+  const problem = body && body.error ? `${body.error.message} (${body.error.code})` : `HTTP ${status}`;
+  showError(`${what}: ${problem}`);
+}
+
+async function cancel() {
+  const id = job.id;
+  if (!id) return;
+  $("cancel").disabled = true;
+  try {
+    await fetch(jobUrl(id), { method: "DELETE", headers: keyHeaders() });
+  } finally {
+    $("cancel").disabled = false;
+  }
+  // The next poll sees "canceled" and says so.
+}
+
+// Upload to POST /analyses (include=frames), then follow the job; its id
+// goes into the URL and the local history, so a reload picks it up again.
 function analyze(file) {
   $("error").hidden = true;
   $("file").disabled = true;
-  const started = performance.now();
-  const clock = setInterval(() => {
-    $("status-time").textContent = `${Math.round((performance.now() - started) / 1000)} s`;
-  }, 500);
-  let done = false;
-  const progressId = randomId();
-  const params = new URLSearchParams({ include: "frames", progress_id: progressId });
+  startClock();
+  const params = new URLSearchParams({ include: "frames" });
   if ($("annotate").checked) params.set("annotate", "1");
 
   const request = new XMLHttpRequest();
-  request.open("POST", `analyze?${params}`);
+  request.open("POST", `analyses?${params}`);
   for (const [name, value] of Object.entries(keyHeaders())) request.setRequestHeader(name, value);
   request.upload.onprogress = (event) => {
     if (event.lengthComputable) setStatus(`Uploading ${file.name}`, event.loaded / event.total);
   };
-  request.upload.onload = () => {
-    setStatus("Analyzing…", null);
-    pollProgress(progressId, () => done);
-  };
-  const finish = () => {
-    done = true;
-    clearInterval(clock);
-    $("file").disabled = false;
-    $("file").value = "";
-  };
   request.onload = () => {
-    finish();
     let body = null;
     try {
       body = JSON.parse(request.responseText);
     } catch (error) {
       body = null;
     }
-    if (request.status === 200 && body) {
-      $("status").hidden = true;
-      showResult(body, request.responseText, file);
-    } else if (request.status === 401) {
-      $("status").hidden = true;
-      $("key-field").hidden = false;
-      $("api-key").focus();
-      showError("This server needs an API key: enter it above, then choose the video again.");
+    if ((request.status === 202 || request.status === 200) && body) {
+      history.replaceState(null, "", `?analysis=${encodeURIComponent(body.id)}`);
+      remember(body.id, file.name);
+      follow(body.id, file);
     } else {
+      stopFollowing();
       $("status").hidden = true;
-      const problem = body && body.error ? `${body.error.message} (${body.error.code})` : `HTTP ${request.status}`;
-      showError(`The analysis failed: ${problem}`);
+      showProblem(request.status, body, "The analysis failed");
     }
   };
   request.onerror = () => {
-    finish();
+    stopFollowing();
     $("status").hidden = true;
     showError("The upload failed: the server could not be reached.");
   };
@@ -173,7 +278,9 @@ function analyze(file) {
 
 // ------------------------------------------------------------------ results
 
-function showResult(result, text, file) {
+// A result, with the uploaded file to play under the skeleton; after a
+// reload the file is gone, and the annotated MP4 (if any) is what plays.
+function showResult(result, text, file, annotated) {
   state.result = result;
   state.text = text;
   state.frames = [...(result.frames || [])].sort((a, b) => a.timestamp_ms - b.timestamp_ms);
@@ -182,13 +289,19 @@ function showResult(result, text, file) {
   state.colours = new Map(result.pose_summary.map((entry, i) => [entry.pose, POSE_COLOURS[i % POSE_COLOURS.length]]));
 
   if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
-  state.objectUrl = URL.createObjectURL(file);
-  $("video-note").hidden = true;
-  video.src = state.objectUrl;
+  state.objectUrl = file ? URL.createObjectURL(file) : null;
+  $("stage").hidden = !file;
+  $("video-note").hidden = !!file;
+  if (file) video.src = state.objectUrl;
+  else {
+    video.removeAttribute("src");
+    $("video-note").textContent = "The video stays in the browser that chose it, so it is not shown after a reload"
+      + (annotated ? "; the annotated MP4 plays beside." : ".");
+  }
 
   renderSummary(result);
   renderTimeline(result);
-  renderAnnotated(result);
+  renderAnnotated(annotated);
   $("results").hidden = false;
   $("intake").classList.add("compact");
   draw();
@@ -273,8 +386,7 @@ function renderRuler(total) {
   $("ruler").replaceChildren(...ticks);
 }
 
-function renderAnnotated(result) {
-  const annotated = result.annotated_video;
+function renderAnnotated(annotated) {
   $("annotated").hidden = !annotated;
   const player = $("annotated-video");
   if (!annotated) {
@@ -283,7 +395,8 @@ function renderAnnotated(result) {
   }
   player.src = annotated.url;
   $("annotated-link").href = annotated.url;
-  $("annotated-ttl").textContent = `${Math.round(annotated.expires_in_s / 60)} min`;
+  const minutes = Math.max(1, Math.round((Date.parse(annotated.expires_at) - Date.now()) / 60000));
+  $("annotated-ttl").textContent = `${minutes} min`;
 }
 
 function seek(time) {
@@ -437,7 +550,11 @@ function start() {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   });
+  $("cancel").addEventListener("click", cancel);
   followPlayback();
+  renderHistory();
+  const id = new URLSearchParams(location.search).get("analysis");
+  if (id) follow(id, null);
 }
 
 start();

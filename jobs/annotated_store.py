@@ -19,8 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from api.schemas import VIDEO_ID_PATTERN
-
+#: The id of an annotated video (``secrets.token_urlsafe(18)``: 144 random bits).
+VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{24}$"
 _ID = re.compile(VIDEO_ID_PATTERN)
 
 
@@ -71,6 +71,12 @@ class AnnotatedStore:
         except OSError:
             return None
         return (path, left) if left > 0 else None
+
+    def delete(self, video_id: str) -> None:
+        """Delete a video now (nothing if the id is malformed or unknown)."""
+        if _ID.fullmatch(video_id):
+            with contextlib.suppress(OSError):
+                (self.directory / f"{video_id}.mp4").unlink()
 
     def sweep(self, keep: Path | None = None) -> None:
         """Delete expired files, then the oldest beyond the caps (never

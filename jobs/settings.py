@@ -1,0 +1,122 @@
+"""Settings of the job engine, read from the environment (the README's
+table lists them). The API and the worker read the same variables."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobs.annotated_store import AnnotatedStore
+from jobs.backends import Backends
+from jobs.objects import LocalObjectStore
+from jobs.sqlite import SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
+
+#: File-name prefix of uploads in ``UPLOAD_DIR``.
+UPLOAD_PREFIX = "dancepose-job-"
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Settings of the job engine.
+
+    Attributes:
+        job_dir: the job database and stored results (``JOB_DIR``, default
+            ``dancepose-jobs`` in the system temp directory).
+        upload_dir: where uploads wait for their job (``UPLOAD_DIR``).
+        ttl_s: how long a finished job, its result and annotated video are
+            kept, in s (``JOB_TTL_S``, default 24 h).
+        max_attempts: runs of a job whose worker died before it fails with
+            ``worker_lost`` (``JOB_MAX_ATTEMPTS``, default 3).
+        lease_s: how long a worker holds a job without a heartbeat, in s
+            (``JOB_LEASE_S``, default 30): a job whose worker died runs again
+            about this long after.
+        concurrency: jobs one worker runs at once (``JOB_CONCURRENCY``,
+            default ``ANALYSIS_WORKERS``).
+        workers: landmark worker processes (``ANALYSIS_WORKERS``, default: cores).
+        embedded_worker: whether gunicorn starts a job worker beside the API
+            (``JOB_WORKER``, default on; ``0`` for an API-only service).
+        webhook_secret: key of the webhooks' HMAC-SHA256 signature
+            (``WEBHOOK_SECRET``; unset: ``callback_url`` is refused).
+        webhook_allow_http: allow ``http://`` callback URLs (``WEBHOOK_ALLOW_HTTP``, tests only).
+        webhook_allow_private: allow callbacks to loopback, private and
+            link-local addresses (``WEBHOOK_ALLOW_PRIVATE``, tests only).
+        webhook_retry_s: how long a webhook is retried, in s (``WEBHOOK_RETRY_S``, default 900).
+        webhook_backoff_s: first wait between webhook attempts, doubled each
+            time up to 5 min (``WEBHOOK_BACKOFF_S``, default 2).
+        webhook_timeout_s: time limit of one webhook request, in s (``WEBHOOK_TIMEOUT_S``, default 10).
+        annotated_dir: where annotated videos are kept (``ANNOTATED_DIR``,
+            default: ``dancepose-annotated`` in the system temp directory).
+        annotated_ttl_s: how long an annotated video is kept, in s (``ANNOTATED_TTL_S``).
+        annotated_max_files: most annotated videos kept; the oldest go first
+            (``ANNOTATED_MAX_FILES``).
+        annotated_max_mb: most MB of annotated videos kept, beyond the newest
+            one; the oldest go first (``ANNOTATED_MAX_MB``).
+        annotate_workers: annotated videos rendered at once (``ANNOTATE_WORKERS``).
+    """
+
+    job_dir: Path = field(
+        default_factory=lambda: Path(
+            os.environ.get("JOB_DIR") or os.path.join(tempfile.gettempdir(), "dancepose-jobs")
+        )
+    )
+    upload_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("UPLOAD_DIR") or tempfile.gettempdir())
+    )
+    ttl_s: float = field(default_factory=lambda: _float("JOB_TTL_S", 24 * 3600))
+    max_attempts: int = field(default_factory=lambda: int(_float("JOB_MAX_ATTEMPTS", 3)))
+    lease_s: float = field(default_factory=lambda: _float("JOB_LEASE_S", 30))
+    concurrency: int = field(
+        default_factory=lambda: int(
+            os.environ.get("JOB_CONCURRENCY") or os.environ.get("ANALYSIS_WORKERS") or os.cpu_count() or 1
+        )
+    )
+    workers: int = field(
+        default_factory=lambda: int(os.environ.get("ANALYSIS_WORKERS") or os.cpu_count() or 1)
+    )
+    embedded_worker: bool = field(default_factory=lambda: os.environ.get("JOB_WORKER", "1").strip() != "0")
+    webhook_secret: str = field(default_factory=lambda: os.environ.get("WEBHOOK_SECRET", ""))
+    webhook_allow_http: bool = field(default_factory=lambda: _flag("WEBHOOK_ALLOW_HTTP"))
+    webhook_allow_private: bool = field(default_factory=lambda: _flag("WEBHOOK_ALLOW_PRIVATE"))
+    webhook_retry_s: float = field(default_factory=lambda: _float("WEBHOOK_RETRY_S", 900))
+    webhook_backoff_s: float = field(default_factory=lambda: _float("WEBHOOK_BACKOFF_S", 2))
+    webhook_timeout_s: float = field(default_factory=lambda: _float("WEBHOOK_TIMEOUT_S", 10))
+
+    annotated_dir: Path = field(
+        default_factory=lambda: Path(
+            os.environ.get("ANNOTATED_DIR") or os.path.join(tempfile.gettempdir(), "dancepose-annotated")
+        )
+    )
+    annotated_ttl_s: float = field(default_factory=lambda: _float("ANNOTATED_TTL_S", 900))
+    annotated_max_files: int = field(default_factory=lambda: int(_float("ANNOTATED_MAX_FILES", 100)))
+    annotated_max_mb: float = field(default_factory=lambda: _float("ANNOTATED_MAX_MB", 1000))
+    annotate_workers: int = field(default_factory=lambda: int(_float("ANNOTATE_WORKERS", 1)))
+
+    def annotated_store(self) -> AnnotatedStore:
+        """The store of annotated videos these settings describe."""
+        return AnnotatedStore(
+            self.annotated_dir,
+            ttl_s=self.annotated_ttl_s,
+            max_files=self.annotated_max_files,
+            max_bytes=int(self.annotated_max_mb * 1024 * 1024),
+        )
+
+    def backends(self) -> Backends:
+        """The embedded backends: SQLite in ``job_dir``, results in
+        ``job_dir/results``, uploads in ``upload_dir``."""
+        database = SQLiteDatabase(self.job_dir / "jobs.sqlite3")
+        return Backends(
+            store=SQLiteJobStore(database),
+            queue=SQLiteJobQueue(database),
+            uploads=LocalObjectStore(self.upload_dir, prefix=UPLOAD_PREFIX),
+            results=LocalObjectStore(self.job_dir / "results"),
+        )

@@ -1,0 +1,204 @@
+"""The embedded job store and queue (``jobs.sqlite``) on a real SQLite file,
+including from several processes at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs.backends import IdempotencyConflict, new_job_record
+from jobs.records import JOB_ID_PATTERN, JobSpec, JobStatus, Outcome, new_job_id
+from jobs.sqlite import SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
+
+TTL_S = 3600.0
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> SQLiteDatabase:
+    return SQLiteDatabase(tmp_path / "jobs" / "jobs.sqlite3")
+
+
+@pytest.fixture
+def store(database: SQLiteDatabase) -> SQLiteJobStore:
+    return SQLiteJobStore(database)
+
+
+@pytest.fixture
+def queue(database: SQLiteDatabase) -> SQLiteJobQueue:
+    return SQLiteJobQueue(database)
+
+
+def make(
+    store: SQLiteJobStore, spec: JobSpec | None = None, owner: str | None = None, key: str | None = None
+):
+    job = new_job_record(new_job_id(), spec or JobSpec(), owner, time.time(), TTL_S)
+    return store.create(job, key)
+
+
+def test_ids_are_random_and_long() -> None:
+    ids = {new_job_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(JOB_ID_PATTERN, job_id) for job_id in ids)
+
+
+def test_database_is_in_wal_mode(store: SQLiteJobStore, database: SQLiteDatabase) -> None:
+    make(store)
+    with sqlite3.connect(database.path) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_create_and_get(store: SQLiteJobStore) -> None:
+    job, created = make(store, JobSpec(poses="t_pose", sample_fps=5.0), owner="o1")
+    assert created
+    found = store.get(job.id)
+    assert found is not None and found.status == JobStatus.QUEUED
+    assert found.spec == JobSpec(poses="t_pose", sample_fps=5.0) and found.owner == "o1"
+    assert store.get(new_job_id()) is None
+
+
+def test_idempotency_same_options_gives_the_first_job(store: SQLiteJobStore) -> None:
+    first, created = make(store, JobSpec(poses="t_pose"), owner="o1", key="k-1")
+    again, created_again = make(store, JobSpec(poses="t_pose", filename="other.mp4"), owner="o1", key="k-1")
+    assert created and not created_again and again.id == first.id
+    # Keys are scoped by owner: another owner's key is another job.
+    other, created_other = make(store, JobSpec(poses="t_pose"), owner="o2", key="k-1")
+    assert created_other and other.id != first.id
+    with pytest.raises(IdempotencyConflict):
+        make(store, JobSpec(poses="arms_up"), owner="o1", key="k-1")
+
+
+def test_idempotency_key_is_freed_when_its_job_is_deleted(store: SQLiteJobStore) -> None:
+    first, _ = make(store, key="k")
+    store.delete(first.id)
+    second, created = make(store, key="k")
+    assert created and second.id != first.id
+
+
+def test_finish_happens_once(store: SQLiteJobStore) -> None:
+    job, _ = make(store)
+    assert store.start(job.id, 1) is not None
+    assert store.finish(job.id, Outcome(JobStatus.SUCCEEDED, result_key="r1"), TTL_S)
+    assert not store.finish(job.id, Outcome(JobStatus.FAILED, error_code="internal"), TTL_S)
+    found = store.get(job.id)
+    assert found.status == JobStatus.SUCCEEDED and found.result_key == "r1" and found.error_code is None
+    assert store.start(job.id, 2) is None  # a finished job never runs again
+    assert not store.progress(job.id, "analyzing", 5, 10)
+
+
+def test_cancel_stops_progress_and_finish(store: SQLiteJobStore) -> None:
+    job, _ = make(store)
+    store.start(job.id, 1)
+    assert store.progress(job.id, "analyzing", 3, 10)
+    before = store.cancel(job.id, TTL_S)
+    assert before is not None and before.status == JobStatus.RUNNING
+    assert not store.progress(job.id, "analyzing", 4, 10)
+    assert not store.finish(job.id, Outcome(JobStatus.SUCCEEDED, result_key="r"), TTL_S)
+    assert store.get(job.id).status == JobStatus.CANCELED
+
+
+def test_finished_jobs_expire_live_ones_do_not(store: SQLiteJobStore) -> None:
+    live, _ = make(store)
+    done, _ = make(store)
+    store.start(done.id, 1)
+    store.finish(done.id, Outcome(JobStatus.FAILED, error_code="x"), ttl_s=0.01)
+    time.sleep(0.02)
+    assert store.get(done.id) is None
+    later = time.time() + 2 * TTL_S
+    assert [job.id for job in store.expired(later, 10)] == [done.id]
+    assert store.get(live.id) is not None
+
+
+def test_listing_is_per_owner_newest_first_and_paginated(store: SQLiteJobStore) -> None:
+    mine = [make(store, owner="me")[0] for _ in range(5)]
+    make(store, owner="someone else")
+    page = store.list_owned("me", 2, None)
+    assert [job.id for job in page] == [mine[4].id, mine[3].id]
+    rest = store.list_owned("me", 10, (page[-1].created_at, page[-1].id))
+    assert [job.id for job in rest] == [job.id for job in reversed(mine[:3])]
+
+
+def test_queue_lease_receipt_and_receive_count(queue: SQLiteJobQueue) -> None:
+    queue.send("a")
+    first = queue.receive(lease_s=0.2)
+    assert first is not None and first.job_id == "a" and first.receives == 1
+    assert queue.receive(lease_s=0.2) is None  # hidden while leased
+    assert queue.extend(first, 0.2)
+    time.sleep(0.3)  # the lease runs out: the message is received again
+    second = queue.receive(lease_s=5)
+    assert second is not None and second.receives == 2 and second.receipt != first.receipt
+    assert not queue.extend(first, 5)  # the stale receipt can do nothing
+    queue.delete(first)
+    assert queue.receive(lease_s=5) is None  # still leased by the second receive
+    queue.delete(second)
+    time.sleep(0.01)
+    assert queue.receive(lease_s=0) is None
+
+
+def _race_finish(path: str, job_id: str, barrier, results) -> None:
+    store = SQLiteJobStore(SQLiteDatabase(path))
+    barrier.wait()
+    results.put(store.finish(job_id, Outcome(JobStatus.SUCCEEDED, result_key="r"), TTL_S))
+
+
+def test_two_processes_cannot_both_finish_a_job(store: SQLiteJobStore, database: SQLiteDatabase) -> None:
+    context = multiprocessing.get_context("spawn")
+    for _ in range(5):
+        job, _ = make(store)
+        store.start(job.id, 1)
+        barrier, results = context.Barrier(4), context.Queue()
+        processes = [
+            context.Process(target=_race_finish, args=(str(database.path), job.id, barrier, results))
+            for _ in range(4)
+        ]
+        for process in processes:
+            process.start()
+        outcomes = [results.get(timeout=30) for _ in processes]
+        for process in processes:
+            process.join(30)
+        assert sorted(outcomes) == [False, False, False, True]
+
+
+def _race_receive(path: str, barrier, results) -> None:
+    queue = SQLiteJobQueue(SQLiteDatabase(path))
+    barrier.wait()
+    got = []
+    while (lease := queue.receive(lease_s=60)) is not None:
+        got.append(lease.job_id)
+    results.put(got)
+
+
+def test_each_message_goes_to_one_receiver(queue: SQLiteJobQueue, database: SQLiteDatabase) -> None:
+    sent = [f"job-{i}" for i in range(40)]
+    for job_id in sent:
+        queue.send(job_id)
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(3), context.Queue()
+    processes = [
+        context.Process(target=_race_receive, args=(str(database.path), barrier, results)) for _ in range(3)
+    ]
+    for process in processes:
+        process.start()
+    received = [job_id for _ in processes for job_id in results.get(timeout=60)]
+    for process in processes:
+        process.join(30)
+    assert sorted(received) == sorted(sent)
+
+
+def test_stored_uploads_are_private(tmp_path: Path) -> None:
+    from jobs.objects import LocalObjectStore
+
+    store = LocalObjectStore(tmp_path, prefix="dancepose-job-")
+    source = tmp_path / "incoming"
+    source.write_bytes(b"video bytes")
+    source.chmod(0o644)
+    store.put_file("abc", source)
+    assert not source.exists()
+    assert (tmp_path / "dancepose-job-abc").stat().st_mode & 0o777 == 0o600
+    assert store.get_bytes("abc") == b"video bytes" and list(store.keys()) == ["abc"]
+    store.delete("abc")
+    assert list(store.keys()) == []
