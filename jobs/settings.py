@@ -7,11 +7,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobs.annotated_store import AnnotatedStore
 from jobs.backends import Backends
 from jobs.objects import LocalObjectStore
 from jobs.sqlite import SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
+
+if TYPE_CHECKING:
+    from jobs.aws.annotated import S3AnnotatedStore
 
 #: File-name prefix of uploads in ``UPLOAD_DIR``.
 UPLOAD_PREFIX = "dancepose-job-"
@@ -69,6 +73,8 @@ class JobSettings:
         queue_url: the SQS queue, which must have a dead-letter queue whose
             ``maxReceiveCount`` equals ``max_attempts`` (``JOB_QUEUE_URL``, ``aws`` only).
         table: the DynamoDB table (``JOB_TABLE``, ``aws`` only).
+        annotated_via_api: stream annotated videos from S3 through the API
+            instead of redirecting to a presigned URL (``ANNOTATED_VIA_API``).
         sqs_wait_s: long-poll time of an idle worker's receive, in s
             (``JOB_SQS_WAIT_S``, default 1, at most 20).
     """
@@ -113,10 +119,16 @@ class JobSettings:
     bucket: str = field(default_factory=lambda: os.environ.get("JOB_BUCKET", ""))
     queue_url: str = field(default_factory=lambda: os.environ.get("JOB_QUEUE_URL", ""))
     table: str = field(default_factory=lambda: os.environ.get("JOB_TABLE", ""))
+    annotated_via_api: bool = field(default_factory=lambda: _flag("ANNOTATED_VIA_API"))
     sqs_wait_s: float = field(default_factory=lambda: _float("JOB_SQS_WAIT_S", 1))
 
-    def annotated_store(self) -> AnnotatedStore:
-        """The store of annotated videos these settings describe."""
+    def annotated_store(self) -> AnnotatedStore | S3AnnotatedStore:
+        """The store of annotated videos these settings describe: S3 under
+        ``annotated/`` with ``JOB_BACKEND=aws``, else ``annotated_dir``."""
+        if self.backend == "aws":
+            from jobs.aws.annotated import S3AnnotatedStore
+
+            return S3AnnotatedStore(self.bucket, self.annotated_ttl_s, stream=self.annotated_via_api)
         return AnnotatedStore(
             self.annotated_dir,
             ttl_s=self.annotated_ttl_s,

@@ -87,13 +87,11 @@ def create_resources(endpoint_url: str, max_attempts: int = 3, visibility_s: int
     s3, sqs, dynamodb = (resources.client(name) for name in ("s3", "sqs", "dynamodb"))
     s3.create_bucket(Bucket=resources.bucket)
     dlq_url = sqs.create_queue(QueueName=f"dancepose-jobs-dlq-{suffix}")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": str(max_attempts)}
     queue_url = sqs.create_queue(
         QueueName=f"dancepose-jobs-{suffix}",
-        Attributes={
-            "VisibilityTimeout": str(visibility_s),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_attempts)}),
-        },
+        Attributes={"VisibilityTimeout": str(visibility_s), "RedrivePolicy": json.dumps(redrive)},
     )["QueueUrl"]
     string, number = "S", "N"
     dynamodb.create_table(

@@ -139,17 +139,22 @@ def test_finish_happens_once(store: DynamoDBJobStore) -> None:
     assert not store.progress(job.id, "analyzing", 5, 10)
 
 
+def _race_finish(store: DynamoDBJobStore, job_id: str, barrier: threading.Barrier, outcomes: list) -> None:
+    barrier.wait()
+    outcomes.append(store.finish(job_id, Outcome(JobStatus.SUCCEEDED, result_key="r"), TTL_S))
+
+
 def test_two_workers_cannot_both_finish_a_job(store: DynamoDBJobStore, aws: AwsResources) -> None:
     for _ in range(3):
         job, _ = make(store)
         store.start(job.id, 1)
         barrier, outcomes = threading.Barrier(4), []
-
-        def finish(one: DynamoDBJobStore, job_id: str = job.id) -> None:
-            barrier.wait()
-            outcomes.append(one.finish(job_id, Outcome(JobStatus.SUCCEEDED, result_key="r"), TTL_S))
-
-        threads = [threading.Thread(target=finish, args=(DynamoDBJobStore(aws.table),)) for _ in range(4)]
+        threads = [
+            threading.Thread(
+                target=_race_finish, args=(DynamoDBJobStore(aws.table), job.id, barrier, outcomes)
+            )
+            for _ in range(4)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -182,9 +187,12 @@ def test_finished_jobs_expire_with_a_ttl_attribute(store: DynamoDBJobStore, aws:
     store.finish(done.id, Outcome(JobStatus.FAILED, error_code="x"), ttl_s=0.5)
     item = aws.client("dynamodb").get_item(TableName=aws.table, Key={"pk": {"S": f"job#{done.id}"}})["Item"]
     assert before < int(item["ttl"]["N"]) <= before + 2  # DynamoDB's TTL deletes it from then on
-    assert "ttl" not in aws.client("dynamodb").get_item(
-        TableName=aws.table, Key={"pk": {"S": f"job#{live.id}"}}
-    )["Item"]
+    assert (
+        "ttl"
+        not in aws.client("dynamodb").get_item(TableName=aws.table, Key={"pk": {"S": f"job#{live.id}"}})[
+            "Item"
+        ]
+    )
     assert store.get(done.id) is not None
     time.sleep(0.6)
     assert store.get(done.id) is None  # hidden at once, whenever TTL deletes it
