@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from analyzer import LandmarkPool
 from analyzer.errors import AnalyzerError
-from analyzer.video import frames_to_analyze
+from analyzer.video import frames_to_analyze, sniff
 from jobs.analysis import JobCanceled, result_json, run_analysis
 from jobs.annotated_store import AnnotatedStore
 from jobs.backends import Backends, Lease
@@ -190,6 +190,7 @@ class JobWorker:
             if job.upload_key is None:
                 raise AnalyzerError("the upload of this analysis is gone")
             with self.backends.uploads.local_copy(job.upload_key) as path:
+                sniff(path)  # a direct upload (POST /uploads) was never sniffed by the API
                 total = job.frames_total
                 if total is None:
                     total = frames_to_analyze(path, spec.sample_fps)

@@ -5,6 +5,7 @@ boto3 exactly as ``infra/jobs.yaml`` declares them."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import threading
@@ -67,6 +68,7 @@ def moto_server() -> Iterator[str]:
     itself never allows. Hence also ``JOB_SQS_WAIT_S=0`` in ``env``: a
     long poll would hold the only thread.
     """
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", free_port(), app, threaded=False, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)

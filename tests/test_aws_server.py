@@ -5,15 +5,23 @@ have, share one state."""
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import Server, video
 from tests.moto_aws import AwsResources, create_resources, moto_server
-from tests.test_api import ARM_CIRCLES, ARM_RAISES, assert_contract, http, post_video
-from tests.test_jobs_api import accepted, kill_tree, poll, submit
+from tests.openapi_check import assert_documented
+from tests.test_api import ARM_CIRCLES, ARM_RAISES, assert_contract, assert_error, http, post_video
+from tests.test_jobs_api import accepted, document, kill_tree, poll, submit
+
+__all__ = ["document"]  # a fixture
 
 ATTEMPTS = 3
 
@@ -33,9 +41,17 @@ def s3_keys(aws: AwsResources, prefix: str) -> list[str]:
     return [item["Key"] for item in listing.get("Contents", [])]
 
 
-def test_a_job_runs_on_s3_sqs_and_dynamodb(model_path: Path, aws: AwsResources, tmp_path: Path) -> None:
-    running = Server(env(aws), tmp_path)
-    try:
+@pytest.fixture(scope="module")
+def running(
+    model_path: Path, aws: AwsResources, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    server = Server({**env(aws), "MAX_UPLOAD_MB": "2"}, tmp_path_factory.mktemp("aws-server"))
+    yield server
+    server.stop()
+
+
+def test_a_job_runs_on_s3_sqs_and_dynamodb(running: Server, aws: AwsResources) -> None:
+    if True:
         clip = video(ARM_CIRCLES)
         job_id = accepted(submit(running.url, clip, params={"poses": "t_pose", "annotate": "1"}))
         body = poll(running.url, job_id)
@@ -58,8 +74,67 @@ def test_a_job_runs_on_s3_sqs_and_dynamodb(model_path: Path, aws: AwsResources, 
         assert direct.status_code == 200, direct.text
         assert direct.json()["segments"] == body["result"]["segments"]
         assert not list(running.upload_dir.iterdir())
-    finally:
-        running.stop()
+
+
+def direct_upload(
+    url: str, content: bytes, content_type: str = "video/mp4", document: dict | None = None
+) -> tuple[requests.Response, str]:
+    """``POST /uploads``, then the file to the presigned POST; returns S3's answer and the key."""
+    response = http("post", url + "/uploads", timeout=10)
+    assert response.status_code == 200, response.text
+    grant = response.json()
+    if document is not None:
+        assert_documented(document, "/uploads", "post", response)
+    form = {**grant["fields"], "Content-Type": content_type}
+    sent = requests.post(grant["url"], data=form, files={"file": ("clip.mp4", content)}, timeout=30)
+    return sent, grant["video_key"]
+
+
+def test_direct_upload_then_analysis_by_video_key(running: Server, aws: AwsResources, document: dict) -> None:
+    sent, key = direct_upload(running.url, video(ARM_CIRCLES).read_bytes(), document=document)
+    assert sent.status_code == 204, sent.text
+    assert s3_keys(aws, "uploads/") == [f"uploads/{key}"]
+    response = http("post", running.url + "/analyses", json={"video_key": key, "poses": "t_pose"}, timeout=10)
+    assert_documented(document, "/analyses", "post", response)
+    job_id = accepted(response)
+    body = poll(running.url, job_id)
+    assert body["status"] == "succeeded", body
+    assert_contract(body["result"], ["t_pose"])
+    assert body["result"]["total_frames"] == 53
+    assert s3_keys(aws, "uploads/") == []
+    # The same key again: its upload belongs to the first job and is gone.
+    again = http("post", running.url + "/analyses", json={"video_key": key}, timeout=10)
+    assert_error(again, 400, "missing_file")
+
+
+def test_direct_upload_checks_content_and_size(running: Server, aws: AwsResources) -> None:
+    sent, key = direct_upload(running.url, b"this is text, not a video " * 40)
+    assert sent.status_code == 204, sent.text
+    refused = http("post", running.url + "/analyses", data={"video_key": key}, timeout=10)
+    assert_error(refused, 415, "not_a_video")
+    assert s3_keys(aws, "uploads/") == []  # a refused upload is deleted
+    # S3 enforces the policy's limits (moto does not): the policy says them,
+    too_large, key = direct_upload(running.url, b"\x00" * (2 * 1024 * 1024 + 1))
+    grant = http("post", running.url + "/uploads", timeout=10).json()
+    policy = json.loads(base64.b64decode(grant["fields"]["policy"]))
+    assert ["content-length-range", 1, 2 * 1024 * 1024] in policy["conditions"]
+    assert ["starts-with", "$Content-Type", "video/"] in policy["conditions"]
+    assert {"key": f"uploads/{grant['video_key']}"} in policy["conditions"]
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00")).timestamp()
+    assert 200 < expires - time.time() <= 300
+    # and the API checks the size again before it queues a job.
+    refused = http("post", running.url + "/analyses", json={"video_key": key}, timeout=10)
+    assert_error(refused, 413, "request_entity_too_large")
+    assert s3_keys(aws, "uploads/") == []
+    malformed = http("post", running.url + "/analyses", json={"video_key": "../etc/passwd"}, timeout=10)
+    assert_error(malformed, 400, "bad_parameter")
+
+
+def test_no_direct_upload_without_s3() -> None:
+    from server import create_app
+
+    response = create_app().test_client().post("/uploads")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
 def test_kill_9_of_the_server_running_a_job_other_one_finishes_it(

@@ -96,6 +96,37 @@ class S3ObjectStore:
             for item in page.get("Contents", []):
                 yield item["Key"][len(self.prefix) :]
 
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes (``HeadObject``), or ``None`` if there is none."""
+        try:
+            return int(self.s3.head_object(Bucket=self.bucket, Key=self.object_key(key))["ContentLength"])
+        except ClientError as exc:
+            if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                return None
+            raise
+
+    def head_bytes(self, key: str, count: int) -> bytes:
+        """The object's first ``count`` bytes (a ranged GET)."""
+        found = self.s3.get_object(Bucket=self.bucket, Key=self.object_key(key), Range=f"bytes=0-{count - 1}")
+        return found["Body"].read()
+
+    def presigned_post(self, key: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
+        """A presigned POST that lets a browser upload one video straight to
+        the bucket under ``key``: its policy allows 1 to ``max_bytes``
+        bytes (``content-length-range``) and a ``Content-Type`` starting
+        with ``video/``, for ``expires_s`` seconds.
+
+        Returns:
+            ``{"url", "fields"}``: POST ``fields`` then the file (field
+            ``file``, last) as ``multipart/form-data`` to ``url``.
+        """
+        return self.s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=self.object_key(key),
+            Conditions=[["content-length-range", 1, max_bytes], ["starts-with", "$Content-Type", "video/"]],
+            ExpiresIn=expires_s,
+        )
+
     def presigned_get(self, key: str, expires_s: int) -> str:
         """A URL that GETs the object without credentials for ``expires_s``
         seconds (SigV4 query signature, at most 7 days)."""
