@@ -27,9 +27,14 @@ ATTEMPTS = 3
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[AwsResources]:
-    with moto_server() as endpoint:
-        yield create_resources(endpoint, max_attempts=ATTEMPTS, visibility_s=30)
+def endpoint() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def aws(endpoint: str) -> AwsResources:
+    return create_resources(endpoint, max_attempts=ATTEMPTS, visibility_s=30)
 
 
 def env(aws: AwsResources) -> dict[str, str]:
@@ -138,8 +143,10 @@ def test_no_direct_upload_without_s3() -> None:
 
 
 def test_kill_9_of_the_server_running_a_job_other_one_finishes_it(
-    model_path: Path, aws: AwsResources, tmp_path: Path
+    model_path: Path, endpoint: str, tmp_path: Path
 ) -> None:
+    # Resources of its own: the module's server must not take this job.
+    aws = create_resources(endpoint, max_attempts=ATTEMPTS, visibility_s=30)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = Server(env(aws), tmp_path / "a")
