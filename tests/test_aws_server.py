@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,15 @@ import requests
 from tests.conftest import Server, video
 from tests.moto_aws import AwsResources, create_resources, moto_server
 from tests.openapi_check import assert_documented
-from tests.test_api import ARM_CIRCLES, ARM_RAISES, assert_contract, assert_error, http, post_video
+from tests.test_api import (
+    ARM_CIRCLES,
+    ARM_RAISES,
+    assert_contract,
+    assert_error,
+    http,
+    post_video,
+    wait_until,
+)
 from tests.test_jobs_api import accepted, document, kill_tree, poll, submit
 
 __all__ = ["document"]  # a fixture
@@ -46,16 +56,53 @@ def s3_keys(aws: AwsResources, prefix: str) -> list[str]:
     return [item["Key"] for item in listing.get("Contents", [])]
 
 
+class EcsAgent(ThreadingHTTPServer):
+    """Stands in for the ECS agent's task-protection endpoint on loopback:
+    records each ``PUT /task-protection/v1/state`` body."""
+
+    def __init__(self) -> None:
+        self.states: list[dict] = []
+        agent = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers["Content-Length"])
+                if self.path == "/task-protection/v1/state":
+                    agent.states.append(json.loads(self.rfile.read(length)))
+                self.send_response(200 if self.path == "/task-protection/v1/state" else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def agent() -> Iterator[EcsAgent]:
+    server = EcsAgent()
+    yield server
+    server.shutdown()
+
+
 @pytest.fixture(scope="module")
 def running(
-    model_path: Path, aws: AwsResources, tmp_path_factory: pytest.TempPathFactory
+    model_path: Path, aws: AwsResources, agent: EcsAgent, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    server = Server({**env(aws), "MAX_UPLOAD_MB": "2"}, tmp_path_factory.mktemp("aws-server"))
+    server = Server(
+        {**env(aws), "MAX_UPLOAD_MB": "2", "ECS_AGENT_URI": agent.url}, tmp_path_factory.mktemp("aws-server")
+    )
     yield server
     server.stop()
 
 
-def test_a_job_runs_on_s3_sqs_and_dynamodb(running: Server, aws: AwsResources) -> None:
+def test_a_job_runs_on_s3_sqs_and_dynamodb(running: Server, aws: AwsResources, agent: EcsAgent) -> None:
     if True:
         clip = video(ARM_CIRCLES)
         job_id = accepted(submit(running.url, clip, params={"poses": "t_pose", "annotate": "1"}))
@@ -63,6 +110,13 @@ def test_a_job_runs_on_s3_sqs_and_dynamodb(running: Server, aws: AwsResources) -
         assert body["status"] == "succeeded", body
         assert_contract(body["result"], ["t_pose"])
         assert body["result"]["total_frames"] == 53
+        # Scale-in protection was held while the job ran, and let go when it
+        # ended (just after the job is recorded finished).
+        wait_until(lambda: len(agent.states) >= 2, 10, what="protection to be let go")
+        assert agent.states == [
+            {"ProtectionEnabled": True, "ExpiresInMinutes": 60},
+            {"ProtectionEnabled": False},
+        ]
         item = aws.client("dynamodb").get_item(TableName=aws.table, Key={"pk": {"S": f"job#{job_id}"}})
         assert item["Item"]["status"]["S"] == "succeeded"
         assert s3_keys(aws, "uploads/") == []  # dropped once the job no longer needs it
