@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import tempfile
 import time
@@ -149,7 +150,9 @@ def submit_stored(
             raise ApiError(
                 413, "request_entity_too_large", f"the upload is larger than {config.max_upload_mb} MB"
             )
-        fields = parse_fields({name: str(value) for name, value in values.items()})
+        fields = parse_fields(
+            {name: _form_value(value) for name, value in values.items() if value is not None}
+        )
         spec = job_spec(fields, config, "upload")
         analysis_options(spec)
         with tempfile.NamedTemporaryFile(prefix="dancepose-head-", dir=config.upload_dir) as head:
@@ -162,6 +165,13 @@ def submit_stored(
     except BaseException:
         store.delete(key)
         raise
+
+
+def _form_value(value: Any) -> str:
+    """A JSON value as the same field would be in a form (``true`` -> ``1``)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def wait_for(job: Job, progress: Progress, queue_wait_s: float) -> Job:

@@ -153,7 +153,8 @@ def test_direct_upload_then_analysis_by_video_key(running: Server, aws: AwsResou
     sent, key = direct_upload(running.url, video(ARM_CIRCLES).read_bytes(), document=document)
     assert sent.status_code == 204, sent.text
     assert s3_keys(aws, "uploads/") == [f"uploads/{key}"]
-    response = http("post", running.url + "/analyses", json={"video_key": key, "poses": "t_pose"}, timeout=10)
+    payload = {"video_key": key, "poses": "t_pose", "annotate": False, "min_segment_ms": 200}
+    response = http("post", running.url + "/analyses", json=payload, timeout=10)
     assert_documented(document, "/analyses", "post", response)
     job_id = accepted(response)
     body = poll(running.url, job_id)
