@@ -17,10 +17,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # System packages the tests need (ffmpeg makes test videos; chromium, at
-# /usr/bin/chromium, runs the web page's browser tests); Debian, as root.
+# /usr/bin/chromium, runs the web page's browser tests; haproxy balances
+# `make cluster-check`); Debian, as root.
 deps:
 	@missing=""; command -v ffmpeg >/dev/null || missing="ffmpeg"; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	  [ -z "$$missing" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }
 
@@ -61,7 +63,7 @@ clean:
 # Offline checks of the deployment files (also run by `make test`): hadolint,
 # cfn-lint, shellcheck, the ECS task definition model, stacks created in moto,
 # and the settings every file must agree on.
-.PHONY: infra-check container-check
+.PHONY: infra-check container-check cluster-check
 infra-check: $(VENV)/.installed
 	$(BIN)/python -m pytest $(wildcard tests/test_deploy_*.py)
 
@@ -70,3 +72,12 @@ infra-check: $(VENV)/.installed
 # installs podman with apt on first use, so it is not part of `make test`.
 container-check:
 	infra/check-container.sh $(SHARED)
+
+# Two service instances (API + job worker each, own temp dirs) behind haproxy
+# round robin, sharing jobs through the AWS backends on moto's server on
+# loopback: the page's flow, direct upload, kill -9 mid-job, worker_lost via
+# the DLQ, 8 concurrent jobs, rate limits, /health p99 (tests/cluster_check.py).
+# About 5 minutes on 2 cores; not part of `make test`.
+cluster-check: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
+cluster-check: deps $(VENV)/.installed
+	$(BIN)/python -m tests.cluster_check

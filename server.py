@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask
 
 from analyzer import LandmarkPool
-from api import admission, analyses, annotated, compare, logs, openapi, poses, progress, security, web
+from api import admission, analyses, annotated, compare, direct, logs, openapi, poses, progress, security, web
 from api.config import Config
 from api.errors import register_errors
 from api.routes import bp
@@ -49,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["dancepose.pool"] = LandmarkPool(config.jobs.workers)
     app.register_blueprint(bp)
     app.extensions["dancepose.progress"] = progress.ProgressBoard()
-    for blueprint in (progress.bp, annotated.bp, analyses.bp, openapi.bp, web.bp):
+    for blueprint in (progress.bp, annotated.bp, analyses.bp, direct.bp, openapi.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(poses.bp)
     app.register_blueprint(compare.bp)

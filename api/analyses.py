@@ -32,8 +32,9 @@ from api.schemas import (
     SubmitForm,
     SubmitHeaders,
     SubmitOptions,
+    SubmitStored,
 )
-from api.submit import jobs, owner, submit_upload
+from api.submit import jobs, owner, submit_stored, submit_upload
 from jobs.backends import IdempotencyConflict
 from jobs.records import JOB_ID_PATTERN, Job
 from jobs.service import BadCursor
@@ -96,13 +97,36 @@ def _accepted(job: Job, status: int) -> Response:
     return response
 
 
+def _stored_upload() -> dict[str, Any] | None:
+    """The fields of a request naming a direct upload (a JSON body, or a
+    form with ``video_key`` and no file), query parameters included; ``None``
+    for a request carrying its video.
+
+    Raises:
+        ApiError: 400 ``bad_parameter`` for a JSON body that is not an object.
+    """
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_parameter", "the JSON body must be an object with video_key")
+        return {**request.args.to_dict(), **body}
+    if "video_key" in request.form and not request.files:
+        return request.values.to_dict()
+    return None
+
+
 def _callback_url() -> str | None:
-    """The request's ``callback_url``, checked (see ``jobs.webhooks``).
+    """The request's ``callback_url``, checked (see ``_check_callback``)."""
+    return _check_callback(request.values.get("callback_url"))
+
+
+def _check_callback(url: str | None) -> str | None:
+    """A ``callback_url``, checked (see ``jobs.webhooks``); ``None`` if empty.
 
     Raises:
         ApiError: 400 ``bad_callback_url``.
     """
-    url = request.values.get("callback_url") or None
+    url = url or None
     if url is None:
         return None
     settings = current_app.config["DANCEPOSE"].jobs
@@ -123,11 +147,13 @@ def _callback_url() -> str | None:
 @spec.validate(
     query=SubmitOptions,
     form=SubmitForm,
+    json=SubmitStored,
     headers=SubmitHeaders,
     resp=responses(
         (AnalysisAccepted, "The `Idempotency-Key` named a job already: that job."),
         HTTP_202=(AnalysisAccepted, "Queued; `Location` is its `status_url`."),
-        HTTP_400="`missing_file` (no file in field `video` or `file`), `unknown_pose`, "
+        HTTP_400="`missing_file` (no file in field `video` or `file`, or nothing uploaded under "
+        "`video_key`), `unknown_pose`, "
         "`invalid_pose_definition`, `bad_parameter` (names the field or header), `bad_callback_url` "
         "(not https, not a public address, or no `WEBHOOK_SECRET` on the server).",
         HTTP_401=UNAUTHORIZED,
@@ -149,7 +175,8 @@ def submit_analysis() -> Response:
 
     The same inputs as `POST /analyze` (multipart field `video` or `file`,
     options as query parameters or form fields) and an optional
-    `callback_url`. Answers as soon as the upload is stored and the job
+    `callback_url`; or, for a video sent with `POST /uploads`, a JSON body
+    `{"video_key", <options>}`. Answers as soon as the upload is stored and the job
     queued; follow `status_url` (or wait for the webhook). Errors found in
     the video itself (`undecodable_video`, `video_too_large`, ...) end the
     job `failed` with the same codes.
@@ -157,9 +184,13 @@ def submit_analysis() -> Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiError(400, "bad_parameter", "Idempotency-Key must be 1-255 printable ASCII characters")
-    callback = _callback_url()
+    stored = _stored_upload()
+    callback = _callback_url() if stored is None else _check_callback(stored.get("callback_url"))
     try:
-        job, created = submit_upload(idempotency_key=key, callback_url=callback)
+        if stored is None:
+            job, created = submit_upload(idempotency_key=key, callback_url=callback)
+        else:
+            job, created = submit_stored(stored, idempotency_key=key, callback_url=callback)
     except IdempotencyConflict:
         raise ApiError(
             409, "idempotency_conflict", "this Idempotency-Key was used for a job with other options"

@@ -362,3 +362,29 @@ class ListQuery(BaseModel):
     cursor: str | None = Field(
         default=None, max_length=200, description="`next_cursor` of the previous page."
     )
+
+
+#: A key of ``POST /uploads``: ``direct-`` and 192 random bits.
+VIDEO_KEY_PATTERN = r"^direct-[A-Za-z0-9_-]{32}$"
+
+
+class DirectUpload(StrictModel):
+    """Where to send a video straight to object storage."""
+
+    video_key: str = Field(
+        pattern=VIDEO_KEY_PATTERN,
+        description='Pass it to `POST /analyses` as `{"video_key": ...}` once uploaded.',
+    )
+    url: str = Field(description="POST the upload here, as `multipart/form-data`.")
+    fields: dict[str, str] = Field(
+        description="Form fields to send first, as given, then `Content-Type` (a `video/*` type) and "
+        "the file itself last, in field `file`."
+    )
+    max_bytes: int = Field(ge=1, description="Largest upload the storage accepts (`MAX_UPLOAD_MB`).")
+    expires_at: str = Field(description="When the upload permission ends (RFC 3339, UTC).")
+
+
+class SubmitStored(SubmitOptions):
+    """The JSON body of ``POST /analyses`` for a video sent with ``POST /uploads``."""
+
+    video_key: str = Field(pattern=VIDEO_KEY_PATTERN, description="The `video_key` of `POST /uploads`.")

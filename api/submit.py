@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import re
+import tempfile
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from flask import current_app, request
 from werkzeug.utils import secure_filename
@@ -26,11 +31,15 @@ from api.config import Config
 from api.errors import STATUS, ApiError
 from api.params import parse_fields, wants_frames
 from api.progress import Progress
+from api.schemas import VIDEO_KEY_PATTERN, AnalyzeOptions
 from api.uploads import saved_upload
 from jobs.analysis import analysis_options
+from jobs.aws.s3 import S3ObjectStore
 from jobs.records import WORKER_LOST, Job, JobSpec, JobStatus
 from jobs.service import JobService
 
+#: Bytes of a direct upload read to sniff its content (``analyzer.video.sniff``).
+SNIFF_BYTES = 8192
 #: How often ``POST /analyze`` reads its job while it waits, in s.
 POLL_S = 0.1
 #: HTTP status of each error code a failed job can carry.
@@ -52,6 +61,30 @@ def owner() -> str | None:
     return hashlib.sha256(b"dancepose-owner:" + key.encode()).hexdigest()[:32]
 
 
+def direct_store() -> S3ObjectStore | None:
+    """The upload store if it takes direct uploads (S3), else ``None``."""
+    uploads = jobs().backends.uploads
+    return uploads if isinstance(uploads, S3ObjectStore) else None
+
+
+def job_spec(fields: AnalyzeOptions, config: Config, filename: str) -> JobSpec:
+    """The job of validated request fields, with the server's defaults and limits."""
+    limits = config.video_limits
+    return JobSpec(
+        poses=fields.poses,
+        include_frames=wants_frames(fields),
+        annotate=fields.annotate,
+        smoothing_ms=fields.smoothing_ms,
+        min_segment_ms=fields.min_segment_ms,
+        sample_fps=config.sample_fps if fields.sample_fps is None else fields.sample_fps,
+        filename=secure_filename(filename) or "upload",
+        timeout_s=config.analysis_timeout_s,
+        max_duration_s=limits.max_duration_s,
+        max_frames=limits.max_frames,
+        max_pixels=limits.max_pixels,
+    )
+
+
 def submit_upload(*, idempotency_key: str | None = None, callback_url: str | None = None) -> tuple[Job, bool]:
     """Validate the request, store its upload and queue its job.
 
@@ -71,19 +104,7 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
     config: Config = current_app.config["DANCEPOSE"]
     fields = parse_fields(request.values)
     limits = config.video_limits
-    spec = JobSpec(
-        poses=fields.poses,
-        include_frames=wants_frames(fields),
-        annotate=fields.annotate,
-        smoothing_ms=fields.smoothing_ms,
-        min_segment_ms=fields.min_segment_ms,
-        sample_fps=config.sample_fps if fields.sample_fps is None else fields.sample_fps,
-        filename=secure_filename(upload.filename or "") or "upload",
-        timeout_s=config.analysis_timeout_s,
-        max_duration_s=limits.max_duration_s,
-        max_frames=limits.max_frames,
-        max_pixels=limits.max_pixels,
-    )
+    spec = job_spec(fields, config, upload.filename or "")
     analysis_options(spec)  # an unknown pose or a bad definition fails now
     with saved_upload(upload, config.upload_dir) as path:
         sniff(path)
@@ -97,6 +118,60 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
             callback_url=callback_url,
             frames_total=frames_to_analyze(path, spec.sample_fps),
         )
+
+
+def submit_stored(
+    values: Mapping[str, Any], *, idempotency_key: str | None = None, callback_url: str | None = None
+) -> tuple[Job, bool]:
+    """Queue the job of a video sent straight to S3 (``POST /uploads``):
+    ``values`` holds ``video_key`` and the options. The options, the
+    object's existence and size and its first bytes are checked now; the
+    rest (limits, decoding) when the job runs, failing it with the codes
+    ``submit_upload`` would give. A refused upload is deleted.
+
+    Raises:
+        ApiError: 400 ``missing_file`` (no such upload) or ``bad_parameter``;
+            413 ``request_entity_too_large``.
+        NotAVideoError: the content is not a video (415).
+        UnknownPoseError, PoseDefinitionError, IdempotencyConflict: as ``submit_upload``.
+    """
+    store = direct_store()
+    key = str(values.get("video_key") or "")
+    if store is None:
+        raise ApiError(400, "bad_parameter", "video_key: this server takes no direct uploads")
+    if not re.fullmatch(VIDEO_KEY_PATTERN, key):
+        raise ApiError(400, "bad_parameter", "video_key: not a key of POST /uploads")
+    config: Config = current_app.config["DANCEPOSE"]
+    size = store.size(key)
+    if size is None:
+        raise ApiError(400, "missing_file", "nothing was uploaded under this video_key (or it expired)")
+    try:
+        if size > config.max_upload_mb * 1024 * 1024:
+            raise ApiError(
+                413, "request_entity_too_large", f"the upload is larger than {config.max_upload_mb} MB"
+            )
+        fields = parse_fields(
+            {name: _form_value(value) for name, value in values.items() if value is not None}
+        )
+        spec = job_spec(fields, config, "upload")
+        analysis_options(spec)
+        with tempfile.NamedTemporaryFile(prefix="dancepose-head-", dir=config.upload_dir) as head:
+            head.write(store.head_bytes(key, SNIFF_BYTES))
+            head.flush()
+            sniff(head.name)
+        return jobs().submit_stored(
+            key, spec, owner=owner(), idempotency_key=idempotency_key, callback_url=callback_url
+        )
+    except BaseException:
+        store.delete(key)
+        raise
+
+
+def _form_value(value: Any) -> str:
+    """A JSON value as the same field would be in a form (``true`` -> ``1``)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def wait_for(job: Job, progress: Progress, queue_wait_s: float) -> Job:

@@ -100,6 +100,10 @@ deploy() {
 
   deploy_stack dancepose-load-balancer load-balancer.yaml \
     "VpcId=$VPC_ID" "PublicSubnetIds=$PUBLIC_SUBNET_IDS" "CertificateArn=${CERTIFICATE_ARN:-}"
+  # The queue's visibility timeout: the longest a job runs (the analysis
+  # limit plus rendering and upload), as gunicorn's worker timeout is.
+  deploy_stack dancepose-jobs jobs.yaml \
+    "JobVisibilityTimeoutS=$((${ANALYSIS_TIMEOUT_S:-300} + 120))" "PageOrigin=${PAGE_ORIGIN:-*}"
   deploy_stack dancepose-cluster cluster.yaml
 
   local rendered task_definition

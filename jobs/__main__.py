@@ -20,6 +20,7 @@ import threading
 from pythonjsonlogger.json import JsonFormatter
 
 from analyzer import LandmarkPool
+from jobs.aws.protection import TaskProtection
 from jobs.settings import JobSettings
 from jobs.worker import JobWorker
 
@@ -42,7 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     backends = settings.backends()
     backends.results.create()
     pool = LandmarkPool(settings.workers)
-    worker = JobWorker(backends, settings, pool, settings.annotated_store())
+    # On ECS (which sets ECS_AGENT_URI), scale-in never stops a task running a job.
+    agent = os.environ.get("ECS_AGENT_URI")
+    protection = TaskProtection(agent) if agent else None
+    worker = JobWorker(backends, settings, pool, settings.annotated_store(), on_busy=protection)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -87,6 +87,34 @@ class JobService:
             uploads.delete(job.upload_key)
         return stored, created
 
+    def submit_stored(
+        self,
+        upload_key: str,
+        spec: JobSpec,
+        *,
+        owner: str | None,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
+    ) -> tuple[Job, bool]:
+        """Queue the job of an upload already in the upload store (a direct
+        upload to S3, ``POST /uploads``); the job owns it from now on.
+
+        Returns and raises as ``submit`` (a duplicate's upload is deleted).
+        """
+        job = new_job_record(new_job_id(), spec, owner, time.time(), self.settings.ttl_s)
+        job.upload_key, job.callback_url = upload_key, callback_url
+        try:
+            stored, created = self.backends.store.create(job, idempotency_key)
+            if created:
+                self.backends.queue.send(job.id)
+        except BaseException:
+            self.backends.uploads.delete(upload_key)
+            self.backends.store.delete(job.id)
+            raise
+        if not created:
+            self.backends.uploads.delete(upload_key)
+        return stored, created
+
     def get(self, job_id: str) -> Job | None:
         """The job, or ``None`` if unknown or expired."""
         return self.backends.store.get(job_id)

@@ -7,11 +7,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobs.annotated_store import AnnotatedStore
 from jobs.backends import Backends
 from jobs.objects import LocalObjectStore
 from jobs.sqlite import SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
+
+if TYPE_CHECKING:
+    from jobs.aws.annotated import S3AnnotatedStore
 
 #: File-name prefix of uploads in ``UPLOAD_DIR``.
 UPLOAD_PREFIX = "dancepose-job-"
@@ -62,6 +66,17 @@ class JobSettings:
         annotated_max_mb: most MB of annotated videos kept, beyond the newest
             one; the oldest go first (``ANNOTATED_MAX_MB``).
         annotate_workers: annotated videos rendered at once (``ANNOTATE_WORKERS``).
+        backend: where jobs, messages and files live (``JOB_BACKEND``):
+            ``embedded`` (default: SQLite and local directories, no server)
+            or ``aws`` (DynamoDB, SQS and S3, shared by any number of tasks).
+        bucket: the S3 bucket of uploads and results (``JOB_BUCKET``, ``aws`` only).
+        queue_url: the SQS queue, which must have a dead-letter queue whose
+            ``maxReceiveCount`` equals ``max_attempts`` (``JOB_QUEUE_URL``, ``aws`` only).
+        table: the DynamoDB table (``JOB_TABLE``, ``aws`` only).
+        annotated_via_api: stream annotated videos from S3 through the API
+            instead of redirecting to a presigned URL (``ANNOTATED_VIA_API``).
+        sqs_wait_s: long-poll time of an idle worker's receive, in s
+            (``JOB_SQS_WAIT_S``, default 1, at most 20).
     """
 
     job_dir: Path = field(
@@ -100,9 +115,20 @@ class JobSettings:
     annotated_max_files: int = field(default_factory=lambda: int(_float("ANNOTATED_MAX_FILES", 100)))
     annotated_max_mb: float = field(default_factory=lambda: _float("ANNOTATED_MAX_MB", 1000))
     annotate_workers: int = field(default_factory=lambda: int(_float("ANNOTATE_WORKERS", 1)))
+    backend: str = field(default_factory=lambda: os.environ.get("JOB_BACKEND") or "embedded")
+    bucket: str = field(default_factory=lambda: os.environ.get("JOB_BUCKET", ""))
+    queue_url: str = field(default_factory=lambda: os.environ.get("JOB_QUEUE_URL", ""))
+    table: str = field(default_factory=lambda: os.environ.get("JOB_TABLE", ""))
+    annotated_via_api: bool = field(default_factory=lambda: _flag("ANNOTATED_VIA_API"))
+    sqs_wait_s: float = field(default_factory=lambda: _float("JOB_SQS_WAIT_S", 1))
 
-    def annotated_store(self) -> AnnotatedStore:
-        """The store of annotated videos these settings describe."""
+    def annotated_store(self) -> AnnotatedStore | S3AnnotatedStore:
+        """The store of annotated videos these settings describe: S3 under
+        ``annotated/`` with ``JOB_BACKEND=aws``, else ``annotated_dir``."""
+        if self.backend == "aws":
+            from jobs.aws.annotated import S3AnnotatedStore
+
+            return S3AnnotatedStore(self.bucket, self.annotated_ttl_s, stream=self.annotated_via_api)
         return AnnotatedStore(
             self.annotated_dir,
             ttl_s=self.annotated_ttl_s,
@@ -111,12 +137,49 @@ class JobSettings:
         )
 
     def backends(self) -> Backends:
-        """The embedded backends: SQLite in ``job_dir``, results in
-        ``job_dir/results``, uploads in ``upload_dir``."""
+        """The backends ``backend`` names.
+
+        Raises:
+            ValueError: an unknown ``JOB_BACKEND``, or ``aws`` without its
+                settings or with a queue whose redrive policy disagrees with
+                ``JOB_MAX_ATTEMPTS``.
+        """
+        if self.backend == "aws":
+            return self.aws_backends()
+        if self.backend != "embedded":
+            raise ValueError(f"JOB_BACKEND must be embedded or aws, not {self.backend!r}")
+        return self.embedded_backends()
+
+    def embedded_backends(self) -> Backends:
+        """SQLite in ``job_dir``, results in ``job_dir/results``, uploads in ``upload_dir``."""
         database = SQLiteDatabase(self.job_dir / "jobs.sqlite3")
         return Backends(
             store=SQLiteJobStore(database),
             queue=SQLiteJobQueue(database),
             uploads=LocalObjectStore(self.upload_dir, prefix=UPLOAD_PREFIX),
             results=LocalObjectStore(self.job_dir / "results"),
+        )
+
+    def aws_backends(self) -> Backends:
+        """DynamoDB ``table``, SQS ``queue_url``, S3 ``bucket`` (``uploads/``
+        and ``results/``). See ``backends`` for the errors."""
+        from jobs.aws.dynamodb import DynamoDBJobStore
+        from jobs.aws.s3 import S3ObjectStore
+        from jobs.aws.sqs import SQSJobQueue
+
+        named = {"JOB_BUCKET": self.bucket, "JOB_QUEUE_URL": self.queue_url, "JOB_TABLE": self.table}
+        missing = [name for name, value in named.items() if not value]
+        if missing:
+            raise ValueError(f"JOB_BACKEND=aws needs {', '.join(missing)}")
+        queue = SQSJobQueue(self.queue_url, wait_s=self.sqs_wait_s)
+        if queue.max_receive_count != self.max_attempts:
+            raise ValueError(
+                f"the queue's maxReceiveCount ({queue.max_receive_count}) must equal "
+                f"JOB_MAX_ATTEMPTS ({self.max_attempts}): its dead-letter queue fails jobs with worker_lost"
+            )
+        return Backends(
+            store=DynamoDBJobStore(self.table, webhook_claim_s=self.webhook_retry_s + 60),
+            queue=queue,
+            uploads=S3ObjectStore(self.bucket, "uploads/"),
+            results=S3ObjectStore(self.bucket, "results/"),
         )

@@ -26,11 +26,12 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analyzer import LandmarkPool
 from analyzer.errors import AnalyzerError
-from analyzer.video import frames_to_analyze
+from analyzer.video import frames_to_analyze, sniff
 from jobs.analysis import JobCanceled, result_json, run_analysis
 from jobs.annotated_store import AnnotatedStore
 from jobs.backends import Backends, Lease
@@ -69,12 +70,23 @@ class JobWorker:
         settings: the job engine's settings.
         pool: the landmark workers analyses run on.
         annotated: where annotated videos go.
+        on_busy: called with ``True`` when this worker starts running jobs
+            and ``False`` when its last job is recorded finished (ECS task
+            protection, ``jobs.aws.protection``).
     """
 
     def __init__(
-        self, backends: Backends, settings: JobSettings, pool: LandmarkPool, annotated: AnnotatedStore
+        self,
+        backends: Backends,
+        settings: JobSettings,
+        pool: LandmarkPool,
+        annotated: AnnotatedStore,
+        on_busy: Callable[[bool], None] | None = None,
     ) -> None:
         self.backends, self.settings, self.pool = backends, settings, pool
+        self.on_busy = on_busy
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         self.annotated = annotated
         self.renderer = Renderer(annotated, settings.annotate_workers)
         self._running: dict[str, _Running] = {}
@@ -160,6 +172,22 @@ class JobWorker:
                 store.finish(job.id, outcome, self.settings.ttl_s)
             self.backends.queue.delete(lease)
             return
+        self._hold(True)
+        try:
+            self._run_started(lease)
+        finally:
+            self._hold(False)
+
+    def _hold(self, start: bool) -> None:
+        """Count running jobs; tell ``on_busy`` when the count leaves or
+        reaches 0 (under the lock, so that the calls keep their order)."""
+        with self._busy_lock:
+            self._busy += 1 if start else -1
+            if self._busy == (1 if start else 0) and self.on_busy is not None:
+                self.on_busy(start)
+
+    def _run_started(self, lease: Lease) -> None:
+        store = self.backends.store
         job = store.start(lease.job_id, lease.receives)
         if job is None:  # canceled, finished or deleted meanwhile
             self.backends.queue.delete(lease)
@@ -190,6 +218,7 @@ class JobWorker:
             if job.upload_key is None:
                 raise AnalyzerError("the upload of this analysis is gone")
             with self.backends.uploads.local_copy(job.upload_key) as path:
+                sniff(path)  # a direct upload (POST /uploads) was never sniffed by the API
                 total = job.frames_total
                 if total is None:
                     total = frames_to_analyze(path, spec.sample_fps)

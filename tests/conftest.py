@@ -95,10 +95,11 @@ def free_port() -> int:
 
 
 class Server:
-    """A real gunicorn process serving ``server:app`` on loopback."""
+    """A real gunicorn process serving ``server:app`` on loopback, on
+    ``port`` (default: a free one)."""
 
-    def __init__(self, env: dict[str, str], tmp: Path) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], tmp: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.upload_dir = tmp / "uploads"
         self.upload_dir.mkdir()

@@ -34,6 +34,7 @@ def test_every_template_is_linted() -> None:
     assert [path.name for path in TEMPLATES] == [
         "cluster.yaml",
         "ecr.yaml",
+        "jobs.yaml",
         "load-balancer.yaml",
         "service.yaml",
     ]

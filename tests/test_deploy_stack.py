@@ -12,6 +12,7 @@ moto holds.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,12 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from tests.deploy_files import INFRA, REGION, container, render_task_definition, settings, template
 
 # moto warns that it skips Application Auto Scaling resources (see above).
-pytestmark = pytest.mark.filterwarnings(r"ignore:Tried to parse AWS..ApplicationAutoScaling:UserWarning")
+# It skips the WAF and the bucket policy too (infra/jobs.yaml; checked on the template).
+pytestmark = [
+    pytest.mark.filterwarnings(r"ignore:Tried to parse AWS..ApplicationAutoScaling:UserWarning"),
+    pytest.mark.filterwarnings(r"ignore:Tried to parse AWS..WAFv2:UserWarning"),
+    pytest.mark.filterwarnings(r"ignore:Tried to parse AWS..S3..BucketPolicy:UserWarning"),
+]
 
 
 def deploy_order() -> list[tuple[str, str]]:
@@ -341,3 +347,81 @@ def test_security_group_egress_is_narrow() -> None:
     assert to_service["DestinationSecurityGroupId"] == {"Fn::GetAtt": ["ServiceSecurityGroup", "GroupId"]}
     (out,) = resources["ServiceSecurityGroup"]["Properties"]["SecurityGroupEgress"]
     assert (out["IpProtocol"], out["FromPort"], out["ToPort"]) == ("tcp", 443, 443)
+
+
+# ---------------------------------------------------------------- the jobs' shared state (infra/jobs.yaml)
+
+
+def test_jobs_stack_creates_the_state_the_aws_backends_use(deployment: Deployment) -> None:
+    """The bucket, queue and table ``jobs.aws`` talks to, as created."""
+    outputs = deployment.outputs["jobs.yaml"]
+    # moto's CloudFormation makes the bucket but skips its configuration
+    # (encryption, public access block, lifecycle, CORS): checked on the template.
+    assert boto3.client("s3", region_name=REGION).head_bucket(Bucket=outputs["BucketName"])
+    bucket = template("jobs.yaml")["Resources"]["Bucket"]["Properties"]
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    blocked = bucket["PublicAccessBlockConfiguration"]
+    assert all(blocked.values()) and len(blocked) == 4
+    lifecycle = bucket["LifecycleConfiguration"]["Rules"]
+    assert {rule["Prefix"] for rule in lifecycle if "ExpirationInDays" in rule} == {
+        "uploads/",
+        "results/",
+        "annotated/",
+    }  # every prefix the backends write (jobs/settings.py, jobs/aws/annotated.py)
+    (cors,) = bucket["CorsConfiguration"]["CorsRules"]
+    assert "POST" in cors["AllowedMethods"] and cors["AllowedOrigins"] == [{"Ref": "PageOrigin"}]
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(QueueUrl=outputs["QueueUrl"], AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == int(parameter_defaults("jobs.yaml")["JobMaxAttempts"])
+    assert attributes["VisibilityTimeout"] == parameter_defaults("jobs.yaml")["JobVisibilityTimeoutS"]
+    dlq = sqs.get_queue_attributes(QueueUrl=outputs["DeadLetterQueueUrl"], AttributeNames=["QueueArn"])
+    assert redrive["deadLetterTargetArn"] == dlq["Attributes"]["QueueArn"]
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    table = dynamodb.describe_table(TableName=outputs["TableName"])["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
+        "by_owner",
+        "by_expiry",
+        "webhooks",
+    }
+    # (moto's CloudFormation skips TimeToLiveSpecification: checked on the template.)
+    ttl = template("jobs.yaml")["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "ttl", "Enabled": True}
+
+
+def test_jobs_stack_table_matches_the_one_the_backend_tests_use() -> None:
+    """tests/moto_aws.py makes the table the AWS backends are tested on:
+    the template declares the same keys and indexes."""
+    declared = template("jobs.yaml")["Resources"]["Table"]["Properties"]
+    source = (INFRA.parent / "tests" / "moto_aws.py").read_text()
+    for attribute in declared["AttributeDefinitions"]:
+        assert f'("{attribute["AttributeName"]}", ' in source
+    for index in declared["GlobalSecondaryIndexes"]:
+        assert f'"IndexName": "{index["IndexName"]}"' in source
+
+
+def test_jobs_rate_limit_is_a_waf_rule_on_the_load_balancer() -> None:
+    """Rate limits that hold across tasks: a WAF rate-based rule per client
+    address on the analysis requests, answering the API's 429 envelope
+    (moto does not model WAF in CloudFormation: checked on the template)."""
+    resources = template("jobs.yaml")["Resources"]
+    (rule,) = resources["WebAcl"]["Properties"]["Rules"]
+    statement = rule["Statement"]["RateBasedStatement"]
+    assert statement["AggregateKeyType"] == "IP" and statement["EvaluationWindowSec"] == 300
+    response = rule["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    assert {"Name": "Retry-After", "Value": "60"} in response["ResponseHeaders"]
+    body = resources["WebAcl"]["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]
+    assert json.loads(body["Content"])["error"]["code"] == "too_many_requests"
+    association = resources["WebAclAssociation"]["Properties"]
+    assert association["ResourceArn"] == {
+        "Fn::ImportValue": {"Fn::Sub": "${LoadBalancerStack}-LoadBalancerArn"}
+    }
+    assert (
+        parameter_defaults("jobs.yaml")["LoadBalancerStack"]
+        == dict((template_file, name) for name, template_file in deploy_order())["load-balancer.yaml"]
+    )
