@@ -108,6 +108,7 @@ class Annotator:
 def annotated_video_field(video_id: str, expires_in_s: float) -> dict[str, Any]:
     """The ``annotated_video`` field of the analysis response."""
     return {
+        "id": video_id,
         "url": url_for("annotated.annotated_video", video_id=video_id),
         "expires_in_s": round(expires_in_s, 1),
     }
