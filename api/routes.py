@@ -115,7 +115,7 @@ def analyze() -> Response:
     if upload is None:
         raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
     config: Config = current_app.config["DANCEPOSE"]
-    fields = parse_fields(request.values)
+    fields = parse_fields(request.args, request.form)
     options = analysis_options(fields, config)
     board = current_app.extensions["dancepose.progress"]
     with saved_upload(upload, config.upload_dir) as path:

@@ -94,6 +94,23 @@ def test_sample_fps_below_its_floor_is_refused(server: Server, document: dict[st
         AnalysisOptions(sample_fps=5e-324)
 
 
+def test_an_invalid_form_field_is_refused_under_a_valid_query_parameter(server: Server) -> None:
+    """Found by the stateful phase: a form field of ``smoothing_ms=-1``
+    under a query parameter of the same name passed, since the query wins;
+    every field is now checked where it is sent, then the query wins."""
+    response = post_video(
+        server.url, video(SMALL), params={"smoothing_ms": "50"}, data={"smoothing_ms": "-1"}
+    )
+    error = assert_error(response, 400, "bad_parameter")
+    assert "smoothing_ms" in error["message"] and "-1" in error["message"], error
+    both = post_video(
+        server.url, video(SMALL), params={"sample_fps": "1"}, data={"sample_fps": "2", "poses": "t_pose"}
+    )
+    assert both.status_code == 200, both.text
+    assert both.json()["processed_frames"] == 6  # 1 per second of 5.3 s: the query's rate
+    assert list(both.json()["detected_poses"]) == ["t_pose"]
+
+
 # ------------------------------------------------- 2. durations within the video
 
 
