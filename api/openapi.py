@@ -57,6 +57,7 @@ UNAUTHORIZED = "`unauthorized`: the server has `API_KEYS` and `X-API-Key` is mis
 #: Errors every operation can answer before Flask sees the request: gunicorn
 #: refuses it, and ``api.gunicorn_worker`` answers with the envelope.
 BEFORE_FLASK = {
+    "400": "`bad_request`: not valid HTTP (gunicorn's parser refused the request line or a header).",
     "414": "`uri_too_long`: the request line (method, path and query string) is longer than "
     "4094 bytes (gunicorn's `limit_request_line`).",
     "431": "`request_header_fields_too_large`: more than 100 headers, or one longer than 8190 "
@@ -253,8 +254,10 @@ def document() -> dict[str, Any]:
         for operations in cached["paths"].values():
             for operation in operations.values():
                 for status, text in BEFORE_FLASK.items():
-                    answer = {"description": text, "content": copy.deepcopy(envelope)}
-                    operation["responses"].setdefault(status, answer)
+                    answer = operation["responses"].setdefault(
+                        status, {"description": "", "content": copy.deepcopy(envelope)}
+                    )
+                    answer["description"] = f"{answer['description']} {text}".strip()
         current_app.extensions["dancepose.openapi"] = cached
     return cached
 
