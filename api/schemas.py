@@ -35,12 +35,28 @@ def _omittable(schema: dict[str, Any]) -> None:
                 prop["anyOf"] = branches
 
 
+#: Schema keywords that describe an option rather than constrain its value.
+_ANNOTATIONS = ("title", "description", "examples", "default")
+
+
+def _options(schema: dict[str, Any]) -> None:
+    """JSON schema of ``AnalyzeOptions``: as ``_omittable``, and an empty
+    value, which a blank HTML form field sends and which means the default,
+    is valid for every option (a string without a pattern already allows it)."""
+    _omittable(schema)
+    for name, prop in schema["properties"].items():
+        if name in ("video", "file") or (prop.get("type") == "string" and "pattern" not in prop):
+            continue
+        value = {key: prop.pop(key) for key in list(prop) if key not in _ANNOTATIONS}
+        prop["anyOf"] = [value, {"const": ""}]
+
+
 class AnalyzeOptions(BaseModel):
     """Options of ``POST /analyze``, as query parameters or as form fields
     next to the file (a query parameter wins over a form field of the same
     name). An empty value means the default."""
 
-    model_config = ConfigDict(json_schema_extra=_omittable)
+    model_config = ConfigDict(json_schema_extra=_options)
 
     poses: str | None = Field(
         default=None,
@@ -89,7 +105,7 @@ class AnalyzeOptions(BaseModel):
     @field_validator("annotate", mode="before")
     @classmethod
     def _no_annotate(cls, value: Any) -> Any:
-        return False if value is None else value
+        return False if value is None or value == "" else value
 
     @field_validator("include")
     @classmethod
@@ -105,9 +121,9 @@ VIDEO_MEDIA_TYPE = "video/*"
 
 
 def _video_required(schema: dict[str, Any]) -> None:
-    """JSON schema of ``AnalyzeForm``: as ``_omittable``, and the file is
+    """JSON schema of ``AnalyzeForm``: as ``_options``, and the file is
     required under one of its two names, as video content."""
-    _omittable(schema)
+    _options(schema)
     schema["anyOf"] = [{"required": ["video"]}, {"required": ["file"]}]
     for name in ("video", "file"):
         schema["properties"][name]["contentMediaType"] = VIDEO_MEDIA_TYPE

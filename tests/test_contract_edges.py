@@ -82,9 +82,10 @@ def test_sample_fps_below_its_floor_is_refused(server: Server, document: dict[st
     """``5e-324`` made the frame interval infinite and the durations
     Infinity and NaN; the schema and the server now stop at ``MIN_SAMPLE_FPS``."""
     form = document["components"]["schemas"]["AnalyzeForm"]["properties"]["sample_fps"]
-    assert form["minimum"] == MIN_SAMPLE_FPS == 0.001
+    assert form["anyOf"][0]["minimum"] == MIN_SAMPLE_FPS == 0.001
     query = document["paths"]["/analyze"]["post"]["parameters"]
-    assert next(p for p in query if p["name"] == "sample_fps")["schema"]["minimum"] == MIN_SAMPLE_FPS
+    schema = next(p for p in query if p["name"] == "sample_fps")["schema"]
+    assert schema["anyOf"][0] == {"type": "number", "minimum": MIN_SAMPLE_FPS}
     for value in ("5e-324", "1e-306", "0.000999"):
         error = assert_error(
             post_video(server.url, video(SMALL), params={"sample_fps": value}), 400, "bad_parameter"
@@ -109,6 +110,21 @@ def test_an_invalid_form_field_is_refused_under_a_valid_query_parameter(server: 
     assert both.status_code == 200, both.text
     assert both.json()["processed_frames"] == 6  # 1 per second of 5.3 s: the query's rate
     assert list(both.json()["detected_poses"]) == ["t_pose"]
+
+
+def test_an_empty_option_is_the_default_as_the_document_says(
+    server: Server, document: dict[str, Any]
+) -> None:
+    """Found by ``make fuzz``: an empty ``progress_id`` (as a blank HTML form
+    field sends) was accepted as the default while the document's pattern
+    refused it. The document now allows ``""`` for every option, and the
+    server still takes it as the default."""
+    for parameter in document["paths"]["/analyze"]["post"]["parameters"]:
+        assert OAS31Validator(parameter["schema"]).is_valid(""), parameter["name"]
+    empty = {"progress_id": "", "smoothing_ms": "", "sample_fps": "", "annotate": ""}
+    response = post_video(server.url, video(SMALL), params=empty, data={"min_segment_ms": ""})
+    assert response.status_code == 200, response.text
+    assert response.json()["processed_frames"] == 53 and "annotated_video" not in response.json()
 
 
 # ------------------------------------------------- 2. durations within the video
