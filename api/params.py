@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from analyzer import AnalysisOptions
 from analyzer.errors import PoseDefinitionError
@@ -14,6 +15,9 @@ from analyzer.poses.detectors import Detector, get_detectors
 from api.config import Config
 from api.errors import ApiError
 from api.schemas import AnalyzeOptions
+
+#: The options model of an endpoint (``AnalyzeOptions``, ``CompareOptions``).
+Options = TypeVar("Options", bound=BaseModel)
 
 
 def validation_message(error: ValidationError) -> str:
@@ -26,10 +30,10 @@ def validation_message(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_fields(*sources: Mapping[str, str]) -> AnalyzeOptions:
-    """Validate the request's fields: query parameters and form fields
-    (``request.args``, ``request.form``), first to last by precedence;
-    unknown names are ignored.
+def parse_fields(*sources: Mapping[str, str], model: type[Options] = AnalyzeOptions) -> Options:
+    """Validate the request's fields with ``model``: query parameters and
+    form fields (``request.args``, ``request.form``), first to last by
+    precedence; unknown names are ignored.
 
     Each source is validated on its own before they are merged, so an
     invalid field is refused even where another source overrides it (a
@@ -39,14 +43,13 @@ def parse_fields(*sources: Mapping[str, str]) -> AnalyzeOptions:
     Raises:
         ApiError: 400 ``bad_parameter`` naming each invalid field.
     """
-    names = AnalyzeOptions.model_fields
-    given = [{name: source[name] for name in names if name in source} for source in sources]
+    given = [{name: source[name] for name in model.model_fields if name in source} for source in sources]
     merged: dict[str, str] = {}
     try:
         for fields in reversed(given):
-            AnalyzeOptions.model_validate(fields)
+            model.model_validate(fields)
             merged.update(fields)
-        return AnalyzeOptions.model_validate(merged)
+        return model.model_validate(merged)
     except ValidationError as exc:
         raise ApiError(400, "bad_parameter", validation_message(exc)) from None
 
