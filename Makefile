@@ -37,7 +37,7 @@ test: deps $(VENV)/.installed lint
 # stateful phases, for FUZZ_MAX_TIME_S seconds with FUZZ_WORKERS concurrent
 # requests. `make test` runs the same test for 150 s with one worker (CI).
 # No check is disabled. tests/schemathesis.toml tells one check,
-# positive_data_acceptance, which refusals of POST /analyze no JSON Schema
+# positive_data_acceptance, which refusals of POST /analyze and /compare no JSON Schema
 # can express (an unknown pose name, content that is not a video, a video
 # too long, a busy server), each with its documented status and code.
 fuzz: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
