@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SHARED := $(abspath ../shared)
 PORT ?= 8080
 
-.PHONY: run test lint accuracy bench load deps clean
+.PHONY: run test lint accuracy bench load deps clean fuzz
 
 # The virtual environment, rebuilt when a requirements file changes.
 # requirements.txt is a full lock installed with --no-deps (see its header).
@@ -33,6 +33,20 @@ run: $(VENV)/.installed
 test: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 test: deps $(VENV)/.installed lint
 	$(BIN)/python -m pytest
+
+# The API contract under Schemathesis (tests/test_fuzz.py): a live gunicorn
+# server, every check (`--checks all`), the examples, coverage, fuzzing and
+# stateful phases, for FUZZ_MAX_TIME_S seconds with FUZZ_WORKERS concurrent
+# requests. `make test` runs the same test for 150 s with one worker (CI).
+# No check is disabled. tests/schemathesis.toml tells one check,
+# positive_data_acceptance, which refusals of POST /analyze and /compare no JSON Schema
+# can express (an unknown pose name, content that is not a video, a video
+# too long, a busy server), each with its documented status and code.
+fuzz: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
+fuzz: export FUZZ_MAX_TIME_S ?= 1200
+fuzz: export FUZZ_WORKERS ?= 2
+fuzz: deps $(VENV)/.installed
+	$(BIN)/python -m pytest tests/test_fuzz.py -s -q
 
 # Precision, recall, F1 and the confusion table per pose on both shared labels files.
 accuracy: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task

@@ -18,7 +18,10 @@ from jobs.settings import JobSettings
 _children: dict[str, subprocess.Popen] = {}
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
-worker_class = "gevent"
+#: gunicorn's gevent worker, answering the requests gunicorn refuses itself
+#: (request line over 4094 bytes, oversized headers, bad HTTP) with the JSON
+#: error envelope instead of HTML.
+worker_class = "api.gunicorn_worker.EnvelopeGeventWorker"
 workers = 1
 worker_connections = 100
 #: Seconds a request may run before gunicorn restarts the worker: above the

@@ -20,6 +20,7 @@ from analyzer import LandmarkPool
 from api import admission, analyses, annotated, compare, direct, logs, openapi, poses, progress, security, web
 from api.config import Config
 from api.errors import register_errors
+from api.finite_json import FiniteJSONProvider
 from api.routes import bp
 from jobs.service import JobService
 
@@ -32,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             ``Config`` to use instead of the environment's.
     """
     app = Flask(__name__)
+    app.json = FiniteJSONProvider(app)  # never NaN or Infinity in a body
     app.json.sort_keys = False  # keep the contract's field order
     app.config["DANCEPOSE"] = Config()
     app.config.update(test_config or {})

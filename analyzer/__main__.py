@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bar.close()
         pool.close()
-    json.dump(result.to_dict(), sys.stdout, indent=2)
+    json.dump(result.to_dict(), sys.stdout, indent=2, allow_nan=False)
     sys.stdout.write("\n")
     return 0
 

@@ -26,6 +26,12 @@ DEFAULT_EXIT_SCORE = 0.45
 #: Shortest run of frames reported as a segment, in ms. Shorter runs stay in
 #: ``detected_poses`` (a pose passed through) but are not a held pose.
 DEFAULT_MIN_SEGMENT_MS = 100.0
+#: Slowest sampling rate, in frames per second: one frame per 1000 s of
+#: video. Any slower rate analyzes only the first frame of a video shorter
+#: than 16 minutes (the service refuses videos past ``MAX_VIDEO_SECONDS``,
+#: 10 minutes by default), so it would change nothing; and a floor keeps the
+#: frame interval ``1 / sample_fps`` finite (``5e-324`` made it infinite).
+MIN_SAMPLE_FPS = 0.001
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,8 @@ class AnalysisOptions:
         enter_score: smoothed score at which a pose starts, in [0, 1].
         exit_score: smoothed score below which a pose ends, in [0, 1].
         min_segment_ms: shortest segment reported, in ms.
-        sample_fps: analyze at most this many frames per second; ``None``
-            analyzes every frame. Hits are reported for analyzed frames, and a
+        sample_fps: analyze at most this many frames per second, at least
+            ``MIN_SAMPLE_FPS``; ``None`` analyzes every frame. Hits are reported for analyzed frames, and a
             segment spans the gaps between its analyzed frames.
         custom_poses: detectors for this analysis only, besides the
             registered ones (a request's own pose definitions); their names
@@ -62,5 +68,7 @@ class AnalysisOptions:
             raise ValueError("need 0 <= exit_score <= enter_score <= 1")
         if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_ms, self.min_segment_ms)):
             raise ValueError("smoothing_ms and min_segment_ms must be finite and not negative")
-        if self.sample_fps is not None and not (math.isfinite(self.sample_fps) and self.sample_fps > 0):
-            raise ValueError("sample_fps must be a finite number above 0")
+        if self.sample_fps is not None and not (
+            math.isfinite(self.sample_fps) and self.sample_fps >= MIN_SAMPLE_FPS
+        ):
+            raise ValueError(f"sample_fps must be a finite number of at least {MIN_SAMPLE_FPS:g}")

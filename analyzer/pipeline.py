@@ -210,6 +210,22 @@ def score_frames(run: LandmarkRun, detectors: list[Detector]) -> dict[str, np.nd
     return {detector.name: np.asarray(detector.score(pixels), dtype=np.float64) for detector in detectors}
 
 
+def frame_shares_ms(timestamps_ms: np.ndarray, frame_ms: float, video_ms: float) -> np.ndarray:
+    """The time each analyzed frame stands for, in ms: ``frame_ms`` (one
+    frame, or ``1 / sample_fps`` with sampling), cut at the video's end so
+    that durations never add up past ``video_ms``.
+
+    Args:
+        timestamps_ms: ``(n,) float`` timestamps of the analyzed frames, in ms.
+        frame_ms: the interval between analyzed frames, in ms.
+        video_ms: the video's length (frames read / fps), in ms.
+
+    Returns:
+        ``(n,) float64`` shares in ms, each in ``[0, frame_ms]``.
+    """
+    return np.clip(video_ms - np.asarray(timestamps_ms, dtype=np.float64), 0.0, frame_ms)
+
+
 def build_result(
     run: LandmarkRun,
     detectors: list[Detector],
@@ -221,9 +237,11 @@ def build_result(
 ) -> AnalysisResult:
     """Turn a landmark run into the result: scores -> smoothed decisions ->
     detected frames, segments and summary. With sampling, each analyzed frame
-    stands for the ``1 / sample_fps`` seconds until the next one."""
+    stands for the ``1 / sample_fps`` seconds until the next one, and never
+    past the video's end (``frame_shares_ms``)."""
     n = run.frame_count
     frame_ms = 1000.0 / min(run.fps, options.sample_fps or run.fps)
+    shares_ms = frame_shares_ms(run.timestamps_ms, frame_ms, run.frames_read * 1000.0 / run.fps)
     scores = score_frames(run, detectors)
     detected: dict[str, list[int]] = {}
     summary: list[PoseSummary] = []
@@ -238,7 +256,7 @@ def build_result(
             PoseSummary(
                 pose=name,
                 frames_detected=count,
-                duration_s=round(count * frame_ms / 1000.0, 2),
+                duration_s=round(float(shares_ms[decisions].sum()) / 1000.0, 2),
                 ratio=round(count / n, 3) if n else 0.0,
             )
         )

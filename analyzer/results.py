@@ -39,7 +39,8 @@ class PoseSummary:
     Attributes:
         pose: detector name.
         frames_detected: frames in which the pose was decided on.
-        duration_s: ``frames_detected / fps`` in seconds.
+        duration_s: seconds of video the detected frames stand for (one
+            frame, or ``1 / sample_fps`` each), never past the video's end.
         ratio: ``frames_detected / processed_frames``, in [0, 1].
     """
 

@@ -54,7 +54,7 @@ def rfc3339(unix_s: float) -> str:
 
 def _json(value: Any) -> bytes:
     """Compact JSON, as Flask's ``jsonify`` writes it."""
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def status_url(job: Job) -> str:

@@ -23,7 +23,11 @@ def annotated_url(video_id: str) -> str:
 
 def annotated_video_field(video_id: str, expires_at: float) -> dict[str, Any]:
     """The ``annotated_video`` field of ``POST /analyze``'s response."""
-    return {"url": annotated_url(video_id), "expires_in_s": round(max(0.1, expires_at - time.time()), 1)}
+    return {
+        "id": video_id,
+        "url": annotated_url(video_id),
+        "expires_in_s": round(max(0.1, expires_at - time.time()), 1),
+    }
 
 
 @bp.get("/annotated/<video_id>.mp4")

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import ValidationError
 from werkzeug.utils import secure_filename
 
 from analyzer.compare.videos import ROLES, compare_videos
@@ -14,28 +11,28 @@ from analyzer.video import frames_to_analyze
 from api.compare_schemas import CompareForm, CompareOptions, ComparisonResponse
 from api.config import Config
 from api.errors import ApiError
-from api.openapi import API_KEY, UNAUTHORIZED, responses, spec
-from api.params import validation_message
+from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
+from api.params import parse_fields
+from api.schemas import VIDEO_MEDIA_TYPE
 from api.uploads import saved_upload
 
 bp = Blueprint("compare", __name__)
 
 
-def parse_compare_fields(values: Mapping[str, str]) -> CompareOptions:
-    """Validate the request's fields (query parameters and form fields as one
-    mapping; unknown names are ignored).
-
-    Raises:
-        ApiError: 400 ``bad_parameter`` naming each invalid field.
-    """
-    given = {name: values[name] for name in CompareOptions.model_fields if name in values}
-    try:
-        return CompareOptions.model_validate(given)
-    except ValidationError as exc:
-        raise ApiError(400, "bad_parameter", validation_message(exc)) from None
-
-
 @bp.post("/compare")
+@amend(
+    {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "encoding": {
+                        name: {"contentType": VIDEO_MEDIA_TYPE} for name in ("reference", "performance")
+                    }
+                }
+            }
+        }
+    }
+)
 @spec.validate(
     query=CompareOptions,
     form=CompareForm,
@@ -45,6 +42,8 @@ def parse_compare_fields(values: Mapping[str, str]) -> CompareOptions:
         "`bad_parameter` (names the field).",
         HTTP_401=UNAUTHORIZED,
         HTTP_413="`request_entity_too_large`: the two uploads together are larger than `MAX_UPLOAD_MB`. "
+        "`form_field_too_large`: a form field other than the files is larger than 500 000 bytes, "
+        "or the form has more than 1000 parts. "
         "`video_too_large`: a video longer than `MAX_VIDEO_SECONDS` or `MAX_FRAMES`, or with frames "
         "larger than `MAX_FRAME_PIXELS` (the message names it).",
         HTTP_415="`not_a_video`: the content of `reference` or `performance` (named in the message) is "
@@ -82,7 +81,7 @@ def compare() -> Response:
                 400, "missing_file", f"send the {role} video as multipart/form-data field '{role}'"
             )
     config: Config = current_app.config["DANCEPOSE"]
-    fields = parse_compare_fields(request.values)
+    fields = parse_fields(request.args, request.form, model=CompareOptions)
     sample_fps = config.sample_fps if fields.sample_fps is None else fields.sample_fps
     include_frames = "frames" in {part.strip() for part in (fields.include or "").split(",")}
     board = current_app.extensions["dancepose.progress"]

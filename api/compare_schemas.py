@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
-from api.schemas import PROGRESS_ID_PATTERN, Landmark, StrictModel, _omittable
+from analyzer.options import MIN_SAMPLE_FPS
+from api.schemas import PROGRESS_ID_PATTERN, VIDEO_MEDIA_TYPE, Landmark, StrictModel, _options
 
 Score = Annotated[float, Field(ge=0, le=100)]
 
@@ -22,7 +23,7 @@ class CompareOptions(BaseModel):
     """Options of ``POST /compare``, as query parameters or form fields. An
     empty value means the default."""
 
-    model_config = ConfigDict(json_schema_extra=_omittable)
+    model_config = ConfigDict(json_schema_extra=_options)
 
     include: str | None = Field(
         default=None,
@@ -30,10 +31,10 @@ class CompareOptions(BaseModel):
         "(what the page draws the skeletons from).",
         examples=["frames"],
     )
-    sample_fps: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+    sample_fps: Annotated[float, Field(ge=MIN_SAMPLE_FPS, allow_inf_nan=False)] | None = Field(
         default=None,
         description="Analyze at most this many frames per second of each video (default: every frame, "
-        "or the server's `SAMPLE_FPS`).",
+        f"or the server's `SAMPLE_FPS`). At least {MIN_SAMPLE_FPS:g}.",
     )
     progress_id: str | None = Field(
         default=None,
@@ -55,9 +56,20 @@ class CompareOptions(BaseModel):
         return value
 
 
+def _videos_required(schema: dict[str, Any]) -> None:
+    """JSON schema of ``CompareForm``: as ``_options``, and both videos are
+    required, as video content."""
+    _options(schema)
+    schema["required"] = ["reference", "performance"]
+    for name in schema["required"]:
+        schema["properties"][name]["contentMediaType"] = VIDEO_MEDIA_TYPE
+
+
 class CompareForm(CompareOptions):
     """The ``multipart/form-data`` body of ``POST /compare``: both videos and,
     optionally, the options as fields."""
+
+    model_config = ConfigDict(json_schema_extra=_videos_required)
 
     reference: BaseFile | None = Field(
         default=None,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import LimitedStream
 
 from analyzer.compare import InsufficientPoseError
 from analyzer.errors import (
@@ -57,6 +58,32 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return response
 
 
+def too_large() -> tuple[str, str]:
+    """``code`` and message of a 413 that werkzeug raised while reading the
+    request, naming what was too large. werkzeug raises the same bare
+    ``RequestEntityTooLarge`` for each of its limits, so the cause is read
+    from the request: a body past ``MAX_CONTENT_LENGTH`` (``MAX_UPLOAD_MB``),
+    declared in ``Content-Length`` or, when chunked, read up to that limit,
+    is the upload; anything else is the form: a field other than the file
+    past ``MAX_FORM_MEMORY_SIZE`` bytes (Flask's default, 500 000), or more
+    than ``MAX_FORM_PARTS`` parts (1000).
+    """
+    upload_limit = request.max_content_length
+    declared = request.content_length
+    if declared is not None:
+        upload = upload_limit is not None and declared > upload_limit
+    else:  # chunked: werkzeug's stream stops at the limit (asked for only here: it raises otherwise)
+        upload = isinstance(request.stream, LimitedStream) and request.stream.is_exhausted
+    if upload:
+        limit_mb = current_app.config["DANCEPOSE"].max_upload_mb
+        return "request_entity_too_large", f"the upload is larger than the limit of {limit_mb:g} MB"
+    return "form_field_too_large", (
+        f"a form field other than the file is larger than the limit of "
+        f"{request.max_form_memory_size} bytes, or the form has more than "
+        f"{request.max_form_parts} parts"
+    )
+
+
 def register_errors(app: Flask) -> None:
     """Answer every error with the JSON envelope and never a stack trace."""
 
@@ -79,8 +106,7 @@ def register_errors(app: Flask) -> None:
         if exc.code == 429:
             message = f"too many analyses from this address (limit: {exc.description}); see Retry-After"
         if exc.code == 413:
-            limit = current_app.config["DANCEPOSE"].max_upload_mb
-            message = f"the upload is larger than the limit of {limit:g} MB"
+            code, message = too_large()
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return error_response(exc.code or 500, code, message, headers)
 

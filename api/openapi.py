@@ -21,6 +21,10 @@ streamed file cannot give, and documents JSON models only; views that
 answer a file (a page, a video) or a document without a model use
 ``@file_view(...)`` instead, which documents them the same way.
 
+What an operation says beyond its models (a multipart part's ``encoding``,
+a response's ``links``) goes in ``@amend({...})``; the errors gunicorn
+answers before Flask (``BEFORE_FLASK``) are added to every operation.
+
 ``/docs`` is Swagger UI from the ``offapi`` package (spectree's offline
 extra), served as files from this process: no CDN.
 """
@@ -50,6 +54,15 @@ INTERNAL = "`internal`: an unexpected failure (never a stack trace)."
 #: when the server has ``API_KEYS`` (``api.security``), and their 401.
 API_KEY = [{"ApiKey": []}, {}]
 UNAUTHORIZED = "`unauthorized`: the server has `API_KEYS` and `X-API-Key` is missing or wrong."
+#: Errors every operation can answer before Flask sees the request: gunicorn
+#: refuses it, and ``api.gunicorn_worker`` answers with the envelope.
+BEFORE_FLASK = {
+    "400": "`bad_request`: not valid HTTP (gunicorn's parser refused the request line or a header).",
+    "414": "`uri_too_long`: the request line (method, path and query string) is longer than "
+    "4094 bytes (gunicorn's `limit_request_line`).",
+    "431": "`request_header_fields_too_large`: more than 100 headers, or one longer than 8190 "
+    "bytes (gunicorn's `limit_request_fields` and `limit_request_field_size`).",
+}
 
 
 def _refuse_invalid_response(_request: Any, _response: Any, error: Any, *_context: Any) -> None:
@@ -194,23 +207,57 @@ def file_view(
     return mark
 
 
+def amend(changes: dict[str, Any]) -> Callable[[View], View]:
+    """Add to a view's operation in the document what spectree cannot say
+    (a multipart part's ``encoding``, a response's ``links``): ``changes``
+    is merged into the operation, dict by dict. Put it under the route
+    decorator, above ``@spec.validate``."""
+
+    def mark(view: View) -> View:
+        view.openapi_amendment = changes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Merge ``changes`` into ``target``: dicts key by key, anything else replaced."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI document of the current app. spectree builds it once per
     process from the first app that asks (every ``create_app`` registers the
-    same routes); views that answer files are added to a copy per app."""
+    same routes); views that answer files, the ``amend`` of views, and the
+    errors answered before Flask (``BEFORE_FLASK``) are added to a copy per app."""
     cached = current_app.extensions.get("dancepose.openapi")
     if cached is None:
         cached = copy.deepcopy(spec.spec)
         for rule in current_app.url_map.iter_rules():
             view = current_app.view_functions[rule.endpoint]
-            documented = getattr(view, "file_operation", None)
-            if documented is None:
-                continue
             path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
-            cached["paths"].setdefault(path, {})["get"] = documented.operation(view, rule.arguments)
-            for tag in documented.tags:
-                if {"name": tag} not in cached["tags"]:
-                    cached["tags"].append({"name": tag})
+            documented = getattr(view, "file_operation", None)
+            if documented is not None:
+                cached["paths"].setdefault(path, {})["get"] = documented.operation(view, rule.arguments)
+                for tag in documented.tags:
+                    if {"name": tag} not in cached["tags"]:
+                        cached["tags"].append({"name": tag})
+            amendment = getattr(view, "openapi_amendment", None)
+            if amendment is not None:
+                for method in rule.methods - {"HEAD", "OPTIONS"}:
+                    _merge(cached["paths"][path][method.lower()], amendment)
+        envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for operations in cached["paths"].values():
+            for operation in operations.values():
+                for status, text in BEFORE_FLASK.items():
+                    answer = operation["responses"].setdefault(
+                        status, {"description": "", "content": copy.deepcopy(envelope)}
+                    )
+                    answer["description"] = f"{answer['description']} {text}".strip()
         current_app.extensions["dancepose.openapi"] = cached
     return cached
 

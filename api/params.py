@@ -4,11 +4,15 @@ the contract's model (``api.schemas.AnalyzeOptions``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from api.errors import ApiError
 from api.schemas import AnalyzeOptions
+
+#: The options model of an endpoint (``AnalyzeOptions``, ``CompareOptions``).
+Options = TypeVar("Options", bound=BaseModel)
 
 
 def validation_message(error: ValidationError) -> str:
@@ -21,16 +25,26 @@ def validation_message(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_fields(values: Mapping[str, str]) -> AnalyzeOptions:
-    """Validate the request's fields (query parameters and form fields as
-    one mapping, such as ``request.values``; unknown names are ignored).
+def parse_fields(*sources: Mapping[str, str], model: type[Options] = AnalyzeOptions) -> Options:
+    """Validate the request's fields with ``model``: query parameters and
+    form fields (``request.args``, ``request.form``), first to last by
+    precedence; unknown names are ignored.
+
+    Each source is validated on its own before they are merged, so an
+    invalid field is refused even where another source overrides it (a
+    form field of -1 under a valid query parameter of the same name was
+    accepted as if the document allowed it).
 
     Raises:
         ApiError: 400 ``bad_parameter`` naming each invalid field.
     """
-    given = {name: values[name] for name in AnalyzeOptions.model_fields if name in values}
+    given = [{name: source[name] for name in model.model_fields if name in source} for source in sources]
+    merged: dict[str, str] = {}
     try:
-        return AnalyzeOptions.model_validate(given)
+        for fields in reversed(given):
+            model.model_validate(fields)
+            merged.update(fields)
+        return model.model_validate(merged)
     except ValidationError as exc:
         raise ApiError(400, "bad_parameter", validation_message(exc)) from None
 

@@ -11,9 +11,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api.annotated import annotated_video_field
 from api.config import Config
 from api.errors import ApiError
-from api.openapi import API_KEY, UNAUTHORIZED, responses, spec
+from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
 from api.params import parse_fields
-from api.schemas import AnalysisResponse, AnalyzeForm, AnalyzeOptions, HealthResponse
+from api.schemas import (
+    VIDEO_MEDIA_TYPE,
+    AnalysisResponse,
+    AnalyzeForm,
+    AnalyzeOptions,
+    HealthResponse,
+)
 from api.submit import jobs, raise_failure, submit_upload, wait_for
 from jobs.records import JobStatus
 
@@ -27,7 +33,45 @@ def health() -> Response:
     return jsonify({"status": "ok"})
 
 
+#: What ``POST /analyze``'s operation says beyond spectree's: the file parts
+#: are video content, and a 200 links to the analysis's progress (under the
+#: ``progress_id`` sent as a query parameter or a form field) and to its
+#: annotated video, so that clients and fuzzers can follow them.
+ANALYZE_AMENDMENT = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "encoding": {name: {"contentType": VIDEO_MEDIA_TYPE} for name in ("video", "file")}
+            }
+        }
+    },
+    "responses": {
+        "200": {
+            "links": {
+                "progress": {
+                    "operationId": "progress",
+                    "parameters": {"progress_id": "$request.query.progress_id"},
+                    "description": "How the analysis went, for a minute after the answer "
+                    "(with a `progress_id` query parameter).",
+                },
+                "progress_form": {
+                    "operationId": "progress",
+                    "parameters": {"progress_id": "$request.body#/progress_id"},
+                    "description": "The same, with `progress_id` sent as a form field.",
+                },
+                "annotated_video": {
+                    "operationId": "annotated_video",
+                    "parameters": {"video_id": "$response.body#/annotated_video/id"},
+                    "description": "The annotated video (with `annotate=1`).",
+                },
+            }
+        }
+    },
+}
+
+
 @bp.post("/analyze")
+@amend(ANALYZE_AMENDMENT)
 @spec.validate(
     query=AnalyzeOptions,
     form=AnalyzeForm,
@@ -38,6 +82,8 @@ def health() -> Response:
         "`bad_parameter` (names the field).",
         HTTP_401=UNAUTHORIZED,
         HTTP_413="`request_entity_too_large`: the upload is larger than `MAX_UPLOAD_MB`. "
+        "`form_field_too_large`: a form field other than the file is larger than 500 000 bytes, "
+        "or the form has more than 1000 parts. "
         "`video_too_large`: longer than `MAX_VIDEO_SECONDS` or `MAX_FRAMES`, or frames larger than "
         "`MAX_FRAME_PIXELS`.",
         HTTP_415="`not_a_video`: the content (not the name) is not a video container.",
@@ -66,7 +112,7 @@ def analyze() -> Response:
     """
     config: Config = current_app.config["DANCEPOSE"]
     job, _ = submit_upload()
-    progress_id = parse_fields(request.values).progress_id
+    progress_id = parse_fields(request.args, request.form).progress_id
     with current_app.extensions["dancepose.progress"].track(progress_id, None) as progress:
         finished = wait_for(job, progress, config.queue_wait_s)
     # Nobody else knows this job's id: its record and result go now.

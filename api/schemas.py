@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
+from analyzer.options import MIN_SAMPLE_FPS
+from jobs.annotated_store import VIDEO_ID_PATTERN
 from jobs.records import JOB_ID_PATTERN
 
 #: A client-chosen id under which ``GET /progress/{progress_id}`` reports an analysis.
@@ -36,12 +38,28 @@ def _omittable(schema: dict[str, Any]) -> None:
                 prop["anyOf"] = branches
 
 
+#: Schema keywords that describe an option rather than constrain its value.
+_ANNOTATIONS = ("title", "description", "examples", "default")
+
+
+def _options(schema: dict[str, Any]) -> None:
+    """JSON schema of ``AnalyzeOptions``: as ``_omittable``, and an empty
+    value, which a blank HTML form field sends and which means the default,
+    is valid for every option (a string without a pattern already allows it)."""
+    _omittable(schema)
+    for name, prop in schema["properties"].items():
+        if name in ("video", "file") or (prop.get("type") == "string" and "pattern" not in prop):
+            continue
+        value = {key: prop.pop(key) for key in list(prop) if key not in _ANNOTATIONS}
+        prop["anyOf"] = [value, {"const": ""}]
+
+
 class AnalyzeOptions(BaseModel):
     """Options of ``POST /analyze``, as query parameters or as form fields
     next to the file (a query parameter wins over a form field of the same
     name). An empty value means the default."""
 
-    model_config = ConfigDict(json_schema_extra=_omittable)
+    model_config = ConfigDict(json_schema_extra=_options)
 
     poses: str | None = Field(
         default=None,
@@ -63,10 +81,12 @@ class AnalyzeOptions(BaseModel):
     min_segment_ms: NonNegativeMs | None = Field(
         default=None, description="Shortest run of frames reported as a segment, in ms (default 100)."
     )
-    sample_fps: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+    sample_fps: Annotated[float, Field(ge=MIN_SAMPLE_FPS, allow_inf_nan=False)] | None = Field(
         default=None,
         description="Analyze at most this many frames per second (default: every frame, "
-        "or the server's `SAMPLE_FPS`).",
+        f"or the server's `SAMPLE_FPS`). At least {MIN_SAMPLE_FPS:g}, one frame per "
+        f"{1 / MIN_SAMPLE_FPS:g} s: a slower rate would analyze only the first frame of any video "
+        "the service accepts.",
     )
     annotate: bool = Field(
         default=False,
@@ -88,7 +108,7 @@ class AnalyzeOptions(BaseModel):
     @field_validator("annotate", mode="before")
     @classmethod
     def _no_annotate(cls, value: Any) -> Any:
-        return False if value is None else value
+        return False if value is None or value == "" else value
 
     @field_validator("include")
     @classmethod
@@ -98,16 +118,35 @@ class AnalyzeOptions(BaseModel):
         return value
 
 
+#: Media type of the file parts of ``POST /analyze`` (any video container;
+#: the content is what counts, ``api.routes.analyze``).
+VIDEO_MEDIA_TYPE = "video/*"
+
+
+def _video_required(schema: dict[str, Any]) -> None:
+    """JSON schema of ``AnalyzeForm``: as ``_options``, and the file is
+    required under one of its two names, as video content."""
+    _options(schema)
+    schema["anyOf"] = [{"required": ["video"]}, {"required": ["file"]}]
+    for name in ("video", "file"):
+        schema["properties"][name]["contentMediaType"] = VIDEO_MEDIA_TYPE
+
+
 class AnalyzeForm(AnalyzeOptions):
     """The ``multipart/form-data`` body of ``POST /analyze``: the video
-    (field ``video``, or ``file``) and, optionally, the options as fields."""
+    (field ``video``, or ``file``: one of them is required) and, optionally,
+    the options as fields."""
+
+    model_config = ConfigDict(json_schema_extra=_video_required)
 
     video: BaseFile | None = Field(
         default=None,
         description="The video file (MP4, MOV, AVI, MKV, WebM), judged by its content. Required, "
         "here or as `file`; without it: 400 `missing_file`.",
     )
-    file: BaseFile | None = Field(default=None, description="Another name for `video`.")
+    file: BaseFile | None = Field(
+        default=None, description="Another name for `video` (one of the two is required)."
+    )
 
 
 class StrictModel(BaseModel):
@@ -160,7 +199,11 @@ class PoseSummary(StrictModel):
 
     pose: str
     frames_detected: int = Field(ge=0)
-    duration_s: float = Field(ge=0, description="Seconds the pose was held.")
+    duration_s: float = Field(
+        ge=0,
+        description="Seconds the pose was held: each detected frame stands for one frame, or "
+        "`1 / sample_fps` s with sampling, never past the video's end.",
+    )
     ratio: float = Field(ge=0, le=1, description="`frames_detected / processed_frames`.")
 
 
@@ -214,6 +257,11 @@ class FrameDetail(StrictModel):
 class AnnotatedVideo(StrictModel):
     """Where to fetch the annotated MP4 (``annotate=1``)."""
 
+    id: str = Field(
+        pattern=VIDEO_ID_PATTERN,
+        description="The `video_id` of `GET /annotated/{video_id}.mp4`.",
+        examples=["Xq3v0cN2mB8wYk1pTzR6aLdE"],
+    )
     url: str = Field(
         description="Path of `GET /annotated/{video_id}.mp4`, relative to the service's base URL.",
         examples=["/annotated/Xq3v0cN2mB8wYk1pTzR6aLdE.mp4"],

@@ -52,7 +52,7 @@ def result_json(result: AnalysisResult, spec: JobSpec) -> bytes:
     ``include=frames``; serialized as Flask's ``jsonify`` does outside debug
     mode (compact separators, ASCII, a final newline, fields in order)."""
     body = (result if spec.include_frames else replace(result, frames=None)).to_dict()
-    return (json.dumps(body, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
+    return (json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False) + "\n").encode()
 
 
 def run_analysis(

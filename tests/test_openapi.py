@@ -4,6 +4,7 @@ server answers, and browsable offline at ``/docs``."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 import uuid
 from pathlib import Path
@@ -91,6 +92,30 @@ def test_analyze_documents_every_field_and_error(document: dict[str, Any]) -> No
     for status in ("400", "413", "415", "422", "500", "503", "504"):
         schema = operation["responses"][status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, status
+
+
+def test_readme_error_table_matches_the_document(document: dict[str, Any]) -> None:
+    """Each status of the README's error table names the same codes as the
+    document's operations do for it. A code is a backquoted name that opens
+    a parenthesis or follows a comma in the README; in the document it opens
+    a sentence or follows a comma, and is followed by ``:`` or `` (``. 405
+    is the README's only: OpenAPI lists the methods a path serves, not the
+    others."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("Errors are JSON") : readme.index("## Configuration")]
+    in_readme = {
+        status: set(re.findall(r"(?:\(|, )`([a-z_]+)`", row))
+        for status, row in re.findall(r"^\| (\d{3}) \|(.*)$", table, flags=re.MULTILINE)
+    }
+    in_document: dict[str, set[str]] = {}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, answer in operation["responses"].items():
+                if int(status) >= 400:
+                    codes = re.findall(r"(?:^|\. |, )`([a-z_]+)`(?=:| \()", answer["description"])
+                    in_document.setdefault(status, set()).update(codes)
+    assert in_readme.pop("405") == {"method_not_allowed"}
+    assert in_readme == in_document
 
 
 def test_a_response_off_its_model_is_the_500_envelope() -> None:
