@@ -21,10 +21,11 @@ from pydantic import ValidationError
 from api.annotated import annotated_url
 from api.config import Config
 from api.errors import ApiError
-from api.openapi import API_KEY, UNAUTHORIZED, responses, spec
+from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
 from api.params import validation_message
 from api.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
+    VIDEO_MEDIA_TYPE,
     AnalysisAccepted,
     AnalysisJob,
     AnalysisList,
@@ -143,7 +144,35 @@ def _check_callback(url: str | None) -> str | None:
     return url
 
 
+#: What spectree cannot say of ``POST /analyses``: its file parts are video
+#: content, and a job links to its status and to its cancellation, so that
+#: clients and fuzzers can follow them.
+_JOB_LINKS = {
+    "status": {
+        "operationId": "get_analysis",
+        "parameters": {"job_id": "$response.body#/id"},
+        "description": "The job's status, progress and, once it succeeded, its result.",
+    },
+    "cancel": {
+        "operationId": "delete_analysis",
+        "parameters": {"job_id": "$response.body#/id"},
+        "description": "Cancel the job (or delete it once finished).",
+    },
+}
+SUBMIT_AMENDMENT = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "encoding": {name: {"contentType": VIDEO_MEDIA_TYPE} for name in ("video", "file")}
+            }
+        }
+    },
+    "responses": {"200": {"links": _JOB_LINKS}, "202": {"links": _JOB_LINKS}},
+}
+
+
 @bp.post("/analyses")
+@amend(SUBMIT_AMENDMENT)
 @spec.validate(
     query=SubmitOptions,
     form=SubmitForm,
