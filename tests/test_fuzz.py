@@ -5,8 +5,9 @@ real gunicorn server.
 Schemathesis reads ``/openapi.json`` and runs its four phases: the
 document's examples, coverage of each schema's edges, fuzzing, and stateful
 sequences that follow the document's links (an analysis to its progress and
-its annotated video, a job to its status and its cancellation). Uploads carry a real video, five frames of a shared
-clip (``tests/schemathesis_hooks.py``), so that generated requests reach the
+its annotated video, a job to its status and its cancellation). Uploads
+carry a real video, five frames of a shared clip
+(``tests/schemathesis_hooks.py``), so that generated requests reach the
 analysis. Its settings, and why two checks are told about refusals the
 document cannot express, are in ``tests/schemathesis.toml``.
 
