@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
-from pydantic import ValidationError
 
 from api.annotated import annotated_url
 from api.config import Config
 from api.errors import ApiError
 from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
-from api.params import validation_message
+from api.params import parse_fields
 from api.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     VIDEO_MEDIA_TYPE,
@@ -290,11 +289,9 @@ def list_analyses() -> Response:
     caller = owner()
     if not config.api_keys or caller is None:
         raise ApiError(403, "forbidden", "listing needs the server to have API_KEYS")
+    query = parse_fields(request.args, model=ListQuery)
     try:
-        query = ListQuery.model_validate(request.args.to_dict())
         page, cursor = jobs().list_owned(caller, query.limit, query.cursor)
-    except ValidationError as exc:
-        raise ApiError(400, "bad_parameter", validation_message(exc)) from None
     except BadCursor as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from None
     items = [

@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from analyzer.options import MIN_SAMPLE_FPS
-from api.schemas import PROGRESS_ID_PATTERN, VIDEO_MEDIA_TYPE, Landmark, StrictModel, _options
+from api.schemas import (
+    PROGRESS_ID_PATTERN,
+    VIDEO_MEDIA_TYPE,
+    Landmark,
+    SampleFps,
+    StrictModel,
+    _options,
+)
 
 Score = Annotated[float, Field(ge=0, le=100)]
 
@@ -31,7 +38,7 @@ class CompareOptions(BaseModel):
         "(what the page draws the skeletons from).",
         examples=["frames"],
     )
-    sample_fps: Annotated[float, Field(ge=MIN_SAMPLE_FPS, allow_inf_nan=False)] | None = Field(
+    sample_fps: SampleFps | None = Field(
         default=None,
         description="Analyze at most this many frames per second of each video (default: every frame, "
         f"or the server's `SAMPLE_FPS`). At least {MIN_SAMPLE_FPS:g}.",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError
 from api.schemas import AnalyzeOptions
@@ -35,9 +36,26 @@ def parse_fields(*sources: Mapping[str, str], model: type[Options] = AnalyzeOpti
     form field of -1 under a valid query parameter of the same name was
     accepted as if the document allowed it).
 
+    A field given more than once in one source is refused too: which of
+    the values counts would be a guess (``make fuzz`` sent a repeated
+    ``sample_fps`` whose first value was valid).
+
     Raises:
         ApiError: 400 ``bad_parameter`` naming each invalid field.
     """
+    repeated = [
+        name
+        for source in sources
+        if isinstance(source, MultiDict)
+        for name in model.model_fields
+        if len(source.getlist(name)) > 1
+    ]
+    if repeated:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            "; ".join(f"{name}: given more than once; send it once" for name in repeated),
+        )
     given = [{name: source[name] for name in model.model_fields if name in source} for source in sources]
     merged: dict[str, str] = {}
     try:

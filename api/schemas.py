@@ -7,9 +7,10 @@ field added to a response without its model fails the tests.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from analyzer.options import MIN_SAMPLE_FPS
@@ -22,7 +23,48 @@ PROGRESS_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 #: An Idempotency-Key: printable ASCII.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
 
-NonNegativeMs = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: A number as JSON, and so the document's ``number``, writes it (RFC 8259,
+#: section 6). Python's and pydantic's own parsing also take `` 5``, ``1_0``,
+#: ``+5``, ``.5`` and ``5.``, which the document refuses: found by ``make fuzz``.
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+#: The strings a boolean option takes (besides ``""``, the default).
+_FLAGS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _as_number(value: Any) -> Any:
+    """A request field of a ``number`` option, unchanged if it is written
+    as JSON writes a number (or is not a string).
+
+    Raises:
+        ValueError: any other string.
+    """
+    if isinstance(value, str) and not _JSON_NUMBER.fullmatch(value):
+        raise ValueError("must be a number written as in JSON, such as 50 or 0.5")
+    return value
+
+
+def _as_flag(value: Any) -> Any:
+    """A request field of a ``boolean`` option as a bool: ``true`` or
+    ``1``, ``false`` or ``0``; pydantic alone also takes ``yes``, ``on``,
+    ``t``... which the document does not.
+
+    Raises:
+        ValueError: any other string.
+    """
+    if isinstance(value, str):
+        if value not in _FLAGS:
+            raise ValueError("must be true, false, 1 or 0")
+        return _FLAGS[value]
+    return value
+
+
+#: A ``boolean`` option (query parameter or form field).
+Flag = Annotated[bool, BeforeValidator(_as_flag)]
+#: A duration option, in ms.
+NonNegativeMs = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_as_number)]
+#: ``sample_fps``: frames per second, at least ``MIN_SAMPLE_FPS``.
+SampleFps = Annotated[float, Field(ge=MIN_SAMPLE_FPS, allow_inf_nan=False), BeforeValidator(_as_number)]
 
 
 def _omittable(schema: dict[str, Any]) -> None:
@@ -81,14 +123,14 @@ class AnalyzeOptions(BaseModel):
     min_segment_ms: NonNegativeMs | None = Field(
         default=None, description="Shortest run of frames reported as a segment, in ms (default 100)."
     )
-    sample_fps: Annotated[float, Field(ge=MIN_SAMPLE_FPS, allow_inf_nan=False)] | None = Field(
+    sample_fps: SampleFps | None = Field(
         default=None,
         description="Analyze at most this many frames per second (default: every frame, "
         f"or the server's `SAMPLE_FPS`). At least {MIN_SAMPLE_FPS:g}, one frame per "
         f"{1 / MIN_SAMPLE_FPS:g} s: a slower rate would analyze only the first frame of any video "
         "the service accepts.",
     )
-    annotate: bool = Field(
+    annotate: Flag = Field(
         default=False,
         description="`1` or `true`: also render an H.264 MP4 with the skeleton and the current "
         "poses drawn on every frame; the response's `annotated_video.url` serves it for a limited time.",
@@ -406,7 +448,9 @@ class ListQuery(BaseModel):
 
     model_config = ConfigDict(json_schema_extra=_omittable)
 
-    limit: int = Field(default=20, ge=1, le=100, description="Jobs per page.")
+    limit: Annotated[int, Field(ge=1, le=100), BeforeValidator(_as_number)] = Field(
+        default=20, description="Jobs per page."
+    )
     cursor: str | None = Field(
         default=None, max_length=200, description="`next_cursor` of the previous page."
     )

@@ -127,6 +127,65 @@ def test_an_empty_option_is_the_default_as_the_document_says(
     assert response.json()["processed_frames"] == 53 and "annotated_video" not in response.json()
 
 
+#: Values pydantic alone took for an option that the document types as a
+#: ``number`` or a ``boolean``, where the document refuses the string.
+LAX_VALUES = [
+    ("sample_fps", " 5"),
+    ("sample_fps", "1_0"),
+    ("sample_fps", "+5"),
+    ("sample_fps", ".5"),
+    ("sample_fps", "5."),
+    ("sample_fps", "05"),
+]
+
+
+def _video_fields(path: str) -> dict[str, tuple[str, bytes, str]]:
+    clip = video(SMALL).read_bytes()
+    names = ("reference", "performance") if path == "/compare" else ("video",)
+    return {name: ("clip.mp4", clip, "video/mp4") for name in names}
+
+
+@pytest.mark.parametrize("path", ["/analyze", "/compare"])
+@pytest.mark.parametrize(("name", "value"), LAX_VALUES, ids=repr)
+def test_an_option_is_read_as_the_document_writes_it(
+    server: Server, document: dict[str, Any], path: str, name: str, value: str
+) -> None:
+    """Found by ``make fuzz`` on ``POST /compare``: a ``sample_fps`` that
+    the document refuses got a 200, since pydantic also parses `` 5``,
+    ``1_0``, ``+5``, ``.5``, ``5.`` and ``05``. The document's schema
+    refuses each of them, and so does the server, as a query parameter and
+    as a form field."""
+    query = next(p for p in document["paths"][path]["post"]["parameters"] if p["name"] == name)
+    assert not OAS31Validator(query["schema"]).is_valid(value)
+    for where in ("params", "data"):
+        response = http("post", server.url + path, files=_video_fields(path), **{where: {name: value}})
+        error = assert_error(response, 400, "bad_parameter")
+        assert name in error["message"] and repr(value) in error["message"], error
+        assert_documented(document, path, "post", response)
+
+
+def test_annotate_takes_what_the_document_says(server: Server) -> None:
+    """``annotate`` is a boolean: ``true`` or ``1`` (``false`` or ``0``);
+    pydantic alone also took ``yes``, ``on`` and ``t``."""
+    for value in ("yes", "on", "t", "True"):
+        response = post_video(server.url, video(SMALL), params={"annotate": value})
+        assert "annotate" in assert_error(response, 400, "bad_parameter")["message"]
+    response = post_video(server.url, video(SMALL), params={"annotate": "0", "sample_fps": "1"})
+    assert response.status_code == 200 and "annotated_video" not in response.json(), response.text
+
+
+@pytest.mark.parametrize("path", ["/analyze", "/compare"])
+def test_an_option_given_twice_is_refused(server: Server, path: str) -> None:
+    """Which of two values would count is a guess: a repeated option is a
+    400 naming it, in the query and in the form alike."""
+    twice = [("sample_fps", "1"), ("sample_fps", "-1")]
+    for where in ("params", "data"):
+        response = http("post", server.url + path, files=_video_fields(path), **{where: twice})
+        error = assert_error(response, 400, "bad_parameter")
+        assert "sample_fps" in error["message"] and "more than once" in error["message"], error
+    assert not list(server.upload_dir.iterdir())
+
+
 # ------------------------------------------------- 2. durations within the video
 
 
