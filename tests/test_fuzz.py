@@ -33,6 +33,8 @@ from tests.test_api import ARM_CIRCLES
 
 #: Time budget of the whole Schemathesis run, in seconds.
 MAX_TIME_S = int(os.environ.get("FUZZ_MAX_TIME_S", "150"))
+#: The answers that may be 503 `busy`: those that wait for their job.
+BUSY = {("503", "/analyze"), ("503", "/compare")}
 #: Concurrent Schemathesis workers.
 WORKERS = int(os.environ.get("FUZZ_WORKERS", "1"))
 
@@ -70,9 +72,16 @@ def tiny_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fuzz_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own, so that the fuzzer's traffic touches no other test."""
     tmp = tmp_path_factory.mktemp("fuzz-server")
-    running = Server(
-        {"ANALYSIS_WORKERS": "1", "MAX_UPLOAD_MB": "5", "ANNOTATED_DIR": str(tmp / "annotated")}, tmp
-    )
+    settings = {
+        "ANALYSIS_WORKERS": "1",
+        "MAX_UPLOAD_MB": "5",
+        "ANNOTATED_DIR": str(tmp / "annotated"),
+        # Waits for a landmark worker within the fuzzer's 60 s request
+        # timeout rather than the default 30 s, so that 503 `busy` means
+        # a backlog the worker could not clear in that time.
+        "QUEUE_WAIT_S": "50",
+    }
+    running = Server(settings, tmp)
     yield running
     running.stop()
 
@@ -141,7 +150,11 @@ def test_schemathesis_finds_no_failure(fuzz_server: Server, tiny_video: Path, tm
     for path in ("/analyze", "/compare", "/annotated/"):
         assert answered[(path, "200")] > 0, f"no request to {path} got a 200: {answered}"
     assert sum(count for (path, _), count in answered.items() if path == "/progress/"), answered
-    assert not any(status.startswith("5") for _, status in answered), answered
+    # 503 `busy` only where the fuzzer's own jobs kept the landmark worker
+    # past QUEUE_WAIT_S (tests/schemathesis.toml); no other 5xx.
+    assert not any(status.startswith("5") and (status, path) not in BUSY for path, status in answered), (
+        answered
+    )
     assert not list(fuzz_server.upload_dir.iterdir())
 
 
