@@ -7,12 +7,19 @@ core). So ``make run`` serves the API and runs the jobs, in separate
 processes that a deployment can also run as separate services.
 """
 
+import functools
 import os
 import subprocess
 import sys
 
 from api.logs import LOGCONFIG
 from jobs.settings import JobSettings
+
+#: Niceness added to the job worker that runs beside the API (its landmark
+#: processes inherit it): on a shared machine the CPU-bound landmarker yields
+#: to the API's event loop, so /health and short requests answer while every
+#: core analyzes. A worker run as its own service is not affected.
+JOB_WORKER_NICE = 10
 
 #: The job worker process this master started (``when_ready``), under "jobs".
 _children: dict[str, subprocess.Popen] = {}
@@ -47,9 +54,14 @@ def when_ready(server):
     """Start the job worker (``python -m jobs``) beside the API, unless
     ``JOB_WORKER=0`` (a deployment that runs it as its own service). It is
     a child of this master process, not of a gunicorn worker, and exits
-    when the master is gone (``--parent``)."""
+    when the master is gone (``--parent``). It runs at ``JOB_WORKER_NICE``
+    (set before it starts, so its landmark processes are born with it)."""
     if JobSettings().embedded_worker:
-        child = subprocess.Popen([sys.executable, "-m", "jobs", "--parent", str(os.getpid())])
+        child = subprocess.Popen(
+            [sys.executable, "-m", "jobs", "--parent", str(os.getpid())],
+            # The master has no threads when it is ready, which preexec_fn needs.
+            preexec_fn=functools.partial(os.nice, JOB_WORKER_NICE),  # noqa: PLW1509
+        )
         _children["jobs"] = child
         server.log.info("job worker started (pid %d)", child.pid)
 
