@@ -8,12 +8,9 @@ stderr. On failure it prints the API's error envelope
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 
-from tqdm import tqdm
-
+from analyzer.cli import add_run_arguments, fail, print_json, progress_bar
 from analyzer.errors import AnalyzerError
 from analyzer.landmarks.pool import LandmarkPool
 from analyzer.options import DEFAULT_MIN_SEGMENT_MS, DEFAULT_SMOOTHING_MS, AnalysisOptions
@@ -35,13 +32,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated poses to detect (default: all of {','.join(available())})",
     )
     parser.add_argument(
-        "--include",
-        choices=["frames"],
-        action="append",
-        default=[],
-        help="'frames' adds per-frame timestamp, landmarks and scores",
-    )
-    parser.add_argument(
         "--smoothing-ms",
         type=float,
         default=DEFAULT_SMOOTHING_MS,
@@ -53,28 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_MIN_SEGMENT_MS,
         help="shortest segment reported, in ms (default %(default)s)",
     )
-    parser.add_argument(
-        "--sample-fps",
-        type=float,
-        default=None,
-        help="analyze at most this many frames per second (default: every frame)",
+    add_run_arguments(
+        parser,
+        include_help="'frames' adds per-frame timestamp, landmarks and scores",
+        sample_help="analyze at most this many frames per second (default: every frame)",
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="landmark worker processes (default: the number of cores, %(default)s)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser.parse_args(argv)
-
-
-def _fail(exc: Exception) -> int:
-    """Print the error envelope to stdout; returns exit status 1."""
-    code = getattr(exc, "code", "bad_input")
-    json.dump({"error": {"code": code, "message": str(exc)}}, sys.stdout)
-    sys.stdout.write("\n")
-    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,29 +63,17 @@ def main(argv: list[str] | None = None) -> int:
             sample_fps=args.sample_fps,
         )
     except (AnalyzerError, ValueError) as exc:
-        return _fail(exc)
+        return fail(exc)
     pool = LandmarkPool(max(1, args.workers))
-    bar = tqdm(
-        total=frames_to_analyze(args.video, args.sample_fps),
-        unit="frame",
-        file=sys.stderr,
-        disable=args.no_progress,
-        desc="analyzing",
-    )
-
-    def progress(done: int) -> None:
-        bar.update(done - bar.n)
-
+    total = frames_to_analyze(args.video, args.sample_fps)
     try:
-        result = analyze_video(args.video, pool, options, on_progress=progress)
+        with progress_bar(total, "analyzing", disable=args.no_progress) as progress:
+            result = analyze_video(args.video, pool, options, on_progress=progress)
     except (AnalyzerError, OSError) as exc:
-        return _fail(exc)
+        return fail(exc)
     finally:
-        bar.close()
         pool.close()
-    json.dump(result.to_dict(), sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
-    return 0
+    return print_json(result.to_dict())
 
 
 if __name__ == "__main__":

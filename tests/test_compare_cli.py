@@ -65,3 +65,23 @@ def test_names_the_video_that_is_not_one(model_path: Path, tmp_path: Path) -> No
     error = error_envelope(run_compare(text, video(ARM_CIRCLES)))
     assert error["code"] == "not_a_video"
     assert error["message"].startswith("reference video: ")
+
+
+@pytest.mark.parametrize("value", ["5e-324", "0.0009", "nan", "inf", "fast"])
+def test_a_sample_rate_below_the_floor_is_a_usage_error(value: str) -> None:
+    """Both command lines hold the floor the API holds (``MIN_SAMPLE_FPS``):
+    the compare one took any rate above 0, so ``5e-324`` made the frame
+    interval infinite."""
+    clip = video(ARM_CIRCLES)
+    for command in ([sys.executable, "-m", "analyzer"], [sys.executable, "-m", "analyzer.compare"]):
+        paths = [clip] if command[-1] == "analyzer" else [clip, clip]
+        result = subprocess.run(
+            [*command, *map(str, paths), "--sample-fps", value],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and result.stdout == "", (command, result.stdout)
+        assert "--sample-fps" in result.stderr and "at least 0.001" in result.stderr, result.stderr

@@ -23,6 +23,7 @@ STAGES = {
     "analyzer.poses": 3,
     "analyzer.options": 4,
     "analyzer.results": 4,
+    "analyzer.cli": 5,  # what the command lines share (the compare one included)
     "analyzer.pipeline": 5,
     "analyzer.render": 6,
     "analyzer.compare": 6,  # a comparison of two videos: landmarks from the pipeline
