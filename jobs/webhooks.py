@@ -16,14 +16,16 @@ Server-side request forgery: a callback URL must be ``https://`` (unless
 public: loopback, private (RFC 1918, RFC 4193), link-local (the EC2
 metadata service at 169.254.169.254), multicast, reserved and unspecified
 addresses are refused unless ``WEBHOOK_ALLOW_PRIVATE``. The check runs at
-submission and again before every attempt (a host can change its DNS).
+submission and again before every attempt (a host can change its DNS), and
+each attempt's connection checks the address it actually reached
+(``jobs.public_http``), so a host that answers DNS differently for the check
+and for the connection (DNS rebinding) is refused too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import socket
@@ -32,6 +34,8 @@ from urllib.parse import urlsplit
 
 import requests
 import tenacity
+
+from jobs.public_http import NonPublicAddress, check_public, public_session
 
 log = logging.getLogger("jobs.webhooks")
 
@@ -67,11 +71,12 @@ def check_callback_url(url: str, *, allow_http: bool, allow_private: bool) -> No
     if allow_private:
         return
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
+        try:
+            check_public(info[4][0])
+        except NonPublicAddress:
             raise CallbackRefused(
                 "callback_url resolves to a loopback, private, link-local or reserved address"
-            )
+            ) from None
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -110,6 +115,8 @@ def deliver(
         Whether the receiver answered 2xx.
     """
 
+    session = requests.Session() if allow_private else public_session()
+
     @tenacity.retry(
         retry=tenacity.retry_if_exception(_retryable),
         wait=tenacity.wait_random_exponential(multiplier=backoff_s, max=MAX_BACKOFF_S),
@@ -119,18 +126,21 @@ def deliver(
     def attempt() -> int:
         check_callback_url(url, allow_http=allow_http, allow_private=allow_private)
         timestamp = str(int(time.time()))
-        response = requests.post(
-            url,
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "dancepose-webhook",
-                "X-Dancepose-Timestamp": timestamp,
-                "X-Dancepose-Signature": signature(secret, timestamp, body),
-            },
-            timeout=timeout_s,
-            allow_redirects=False,
-        )
+        try:
+            response = session.post(
+                url,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": "dancepose-webhook",
+                    "X-Dancepose-Timestamp": timestamp,
+                    "X-Dancepose-Signature": signature(secret, timestamp, body),
+                },
+                timeout=timeout_s,
+                allow_redirects=False,
+            )
+        except NonPublicAddress as exc:
+            raise CallbackRefused(f"callback_url connected to {exc}") from None
         if response.status_code >= 500:
             raise RetryableResponse(f"{response.status_code} from the receiver")
         return response.status_code
@@ -140,6 +150,8 @@ def deliver(
     except (RetryableResponse, requests.RequestException, CallbackRefused) as exc:
         log.warning("webhook to %s failed for good: %s", url, exc)
         return False
+    finally:
+        session.close()
     if not 200 <= status < 300:
         log.warning("webhook to %s answered %d; not retried", url, status)
     return 200 <= status < 300

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from jobs import webhooks
+from jobs.public_http import NonPublicAddress, public_session
 from jobs.webhooks import CallbackRefused, check_callback_url, deliver, payload
 from tests.webhook_receiver import WebhookReceiver
 
@@ -116,5 +118,26 @@ def test_unreachable_receiver_is_retried_then_given_up() -> None:
 def test_refused_target_is_not_called() -> None:
     with WebhookReceiver([200]) as hook:
         assert not send(hook.url, allow_private=False)
+        time.sleep(0.2)
+        assert hook.received == []
+
+
+def test_a_connection_to_a_private_peer_sends_nothing() -> None:
+    """The session webhooks use checks the address it connected to."""
+    with WebhookReceiver([200]) as hook:
+        with public_session() as session, pytest.raises(NonPublicAddress, match="127.0.0.1"):
+            session.post(hook.url, data=b"{}", timeout=5)
+        time.sleep(0.2)
+        assert hook.received == []
+
+
+def test_dns_rebinding_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host whose DNS answered a public address to the URL check and
+    answers loopback to the connection (DNS rebinding; here the check is
+    made to pass, as a public answer would) gets nothing: the address the
+    connection reached is checked again."""
+    monkeypatch.setattr(webhooks, "check_callback_url", lambda *args, **kwargs: None)
+    with WebhookReceiver([200]) as hook:
+        assert not send(hook.url.replace("127.0.0.1", "localhost"), allow_private=False)
         time.sleep(0.2)
         assert hook.received == []
