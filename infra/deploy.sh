@@ -118,7 +118,7 @@ deploy() {
     "AssignPublicIp=$public_ip")
   [ -z "${MIN_TASKS:-}" ] || service+=("MinTasks=$MIN_TASKS")
   [ -z "${MAX_TASKS:-}" ] || service+=("MaxTasks=$MAX_TASKS")
-  deploy_stack dancepose-service service.yaml "${service[@]}"
+  deploy_stack dancepose-service api-service.yaml "${service[@]}"
 
   echo "== deployed: $(stack_output dancepose-load-balancer Url)"
 }

@@ -116,7 +116,7 @@ def test_container_health_checks_agree(task: dict[str, Any]) -> None:
     assert f"{ecs['timeout']}s" == options["timeout"]
     assert f"{ecs['startPeriod']}s" == options["start-period"]
     assert str(ecs["retries"]) == options["retries"]
-    service = template("service.yaml")["Resources"]["Service"]["Properties"]
+    service = template("api-service.yaml")["Resources"]["Service"]["Properties"]
     assert service["HealthCheckGracePeriodSeconds"] >= ecs["startPeriod"]
 
 
@@ -205,7 +205,7 @@ def test_task_size_is_a_fargate_size(task: dict[str, Any]) -> None:
 
 def test_names_agree_across_files(task: dict[str, Any]) -> None:
     cluster = template("cluster.yaml")["Resources"]
-    service = template("service.yaml")
+    service = template("api-service.yaml")
     assert task["executionRoleArn"].endswith(f":role/{cluster['ExecutionRole']['Properties']['RoleName']}")
     assert task["taskRoleArn"].endswith(f":role/{cluster['TaskRole']['Properties']['RoleName']}")
     logs = container(task)["logConfiguration"]["options"]

@@ -32,11 +32,11 @@ def test_hadolint_passes_the_dockerfile() -> None:
 
 def test_every_template_is_linted() -> None:
     assert [path.name for path in TEMPLATES] == [
+        "api-service.yaml",
         "cluster.yaml",
         "ecr.yaml",
         "jobs.yaml",
         "load-balancer.yaml",
-        "service.yaml",
     ]
 
 

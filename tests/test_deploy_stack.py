@@ -114,12 +114,12 @@ def deployment(network: Network) -> Deployment:
     """Every stack, created as ``infra/deploy.sh`` does (HTTP only)."""
     parameters = {
         "load-balancer.yaml": {"VpcId": network.vpc, "PublicSubnetIds": ",".join(network.subnets)},
-        "service.yaml": {"SubnetIds": ",".join(network.subnets)},
+        "api-service.yaml": {"SubnetIds": ",".join(network.subnets)},
     }
     outputs: dict[str, dict[str, str]] = {}
     task_definition = render_task_definition()
     for name, template_file in deploy_order():
-        if template_file == "service.yaml":
+        if template_file == "api-service.yaml":
             ecs = boto3.client("ecs", region_name=REGION)
             registered = ecs.register_task_definition(**task_definition)["taskDefinition"]
             parameters[template_file]["TaskDefinitionArn"] = registered["taskDefinitionArn"]
@@ -181,7 +181,7 @@ def parameter_defaults(template_file: str) -> dict[str, str]:
 def test_deploy_script_creates_every_template_once() -> None:
     templates = [template_file for _, template_file in deploy_order()]
     assert sorted(templates) == sorted(path.name for path in INFRA.glob("*.yaml"))
-    assert templates[0] == "ecr.yaml" and templates[-1] == "service.yaml"
+    assert templates[0] == "ecr.yaml" and templates[-1] == "api-service.yaml"
 
 
 def test_target_group_probes_health(deployment: Deployment) -> None:
@@ -199,8 +199,8 @@ def test_target_group_probes_health(deployment: Deployment) -> None:
 def test_stack_name_parameters_match_the_deploy_script() -> None:
     names = {template_file: name for name, template_file in deploy_order()}
     assert parameter_defaults("cluster.yaml")["RepositoryStack"] == names["ecr.yaml"]
-    assert parameter_defaults("service.yaml")["LoadBalancerStack"] == names["load-balancer.yaml"]
-    assert parameter_defaults("service.yaml")["ClusterStack"] == names["cluster.yaml"]
+    assert parameter_defaults("api-service.yaml")["LoadBalancerStack"] == names["load-balancer.yaml"]
+    assert parameter_defaults("api-service.yaml")["ClusterStack"] == names["cluster.yaml"]
 
 
 def test_service_is_wired_to_the_target_group(deployment: Deployment) -> None:
@@ -209,8 +209,8 @@ def test_service_is_wired_to_the_target_group(deployment: Deployment) -> None:
     assert service["taskDefinition"].endswith(":task-definition/dancepose:1")
     # moto drops the service's LoadBalancers and network configuration:
     # resolve them against the exports as CloudFormation would.
-    properties = template("service.yaml")["Resources"]["Service"]["Properties"]
-    defaults = parameter_defaults("service.yaml")
+    properties = template("api-service.yaml")["Resources"]["Service"]["Properties"]
+    defaults = parameter_defaults("api-service.yaml")
     (wiring,) = resolve(properties["LoadBalancers"], defaults, deployment.exports)
     task_container = container(deployment.task_definition)
     assert wiring == {
@@ -296,7 +296,7 @@ def test_https_listener_when_a_certificate_is_given(network: Network) -> None:
 
 
 def test_deployments_roll_back_and_keep_full_capacity() -> None:
-    service = template("service.yaml")["Resources"]["Service"]["Properties"]
+    service = template("api-service.yaml")["Resources"]["Service"]["Properties"]
     assert service["LaunchType"] == "FARGATE"
     assert service["DeploymentConfiguration"] == {
         "MinimumHealthyPercent": 100,
@@ -307,7 +307,7 @@ def test_deployments_roll_back_and_keep_full_capacity() -> None:
 
 
 def test_autoscaling_tracks_cpu_and_requests_per_task() -> None:
-    resources = template("service.yaml")["Resources"]
+    resources = template("api-service.yaml")["Resources"]
     target = resources["ScalableTarget"]["Properties"]
     assert (target["ServiceNamespace"], target["ScalableDimension"]) == ("ecs", "ecs:service:DesiredCount")
     assert target["ResourceId"]["Fn::Sub"][0] == "service/${Cluster}/${Service.Name}"
