@@ -1,40 +1,68 @@
 #!/usr/bin/env bash
-# Deploy dancepose to ECS Fargate behind an Application Load Balancer: build
-# and push the image, create or update the CloudFormation stacks, register the
-# task definition, and roll the service onto it. See infra/README.md.
+# Deploy dancepose to ECS Fargate: build and push the image, create or update
+# the CloudFormation stacks, register the two task definitions (the API's
+# and the job worker's), and roll both services onto them. See infra/README.md.
 #
 # usage: VPC_ID=vpc-... PUBLIC_SUBNET_IDS=subnet-a,subnet-b infra/deploy.sh
 #   VPC_ID               existing VPC (required)
 #   PUBLIC_SUBNET_IDS    load balancer subnets, two or more AZs (required)
-#   SERVICE_SUBNET_IDS   task subnets (default: PUBLIC_SUBNET_IDS)
+#   SERVICE_SUBNET_IDS   task subnets of both services (default: PUBLIC_SUBNET_IDS)
 #   ASSIGN_PUBLIC_IP     ENABLED|DISABLED (default: ENABLED when the tasks run
 #                        in PUBLIC_SUBNET_IDS, else DISABLED)
 #   CERTIFICATE_ARN      ACM certificate: adds HTTPS and redirects HTTP to it
-#   MIN_TASKS, MAX_TASKS autoscaling bounds (default 2 and 6)
+#   PAGE_ORIGIN          origin of the web page, for the bucket's CORS (default *)
+#   MIN_TASKS, MAX_TASKS API service autoscaling bounds (default 2 and 6)
+#   WORKER_MIN_TASKS, WORKER_MAX_TASKS
+#                        worker service autoscaling bounds (default 1 and 6)
 #   MODEL_FILE           build with this model file (a path under build/model/)
 #                        instead of downloading it (see Dockerfile)
 #   AWS_REGION           region (default: the AWS CLI's configured region)
-# usage: infra/deploy.sh render-task-definition ACCOUNT_ID REGION IMAGE
-#   print task-definition.json with its placeholders filled in
+# usage: infra/deploy.sh render-task-definition api|worker ACCOUNT_ID REGION IMAGE BUCKET QUEUE_URL TABLE
+#   print task-definition.json (api) or infra/worker-task-definition.json
+#   (worker) with its placeholders filled in: the jobs stack's bucket, queue
+#   URL and table are JOB_BUCKET, JOB_QUEUE_URL and JOB_TABLE
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 die() { echo "deploy: $*" >&2; exit 1; }
 
-# task-definition.json with ${AWS_ACCOUNT_ID}, ${AWS_REGION} and ${IMAGE} replaced.
+# The task definition of a service (api or worker) with ${AWS_ACCOUNT_ID},
+# ${AWS_REGION}, ${IMAGE}, ${JOB_BUCKET}, ${JOB_QUEUE_URL} and ${JOB_TABLE} replaced.
 render_task_definition() {
-  local account=$1 region=$2 image=$3 json key
+  local service=$1 account=$2 region=$3 image=$4 bucket=$5 queue_url=$6 table=$7 file json key
+  case $service in
+    api) file=$root/task-definition.json ;;
+    worker) file=$root/infra/worker-task-definition.json ;;
+    *) die "not a service: '$service' (api or worker)" ;;
+  esac
   [[ $account =~ ^[0-9]{12}$ ]] || die "not an AWS account id: '$account'"
   [[ $region =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || die "not an AWS region: '$region'"
   [[ $image =~ ^[A-Za-z0-9./:@_-]+$ ]] || die "not an image reference: '$image'"
-  local -A values=([AWS_ACCOUNT_ID]=$account [AWS_REGION]=$region [IMAGE]=$image)
-  json=$(<"$root/task-definition.json")
+  [[ $bucket =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die "not an S3 bucket name: '$bucket'"
+  [[ $queue_url =~ ^https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[0-9]{12}/[A-Za-z0-9_-]{1,80}$ ]] ||
+    die "not an SQS queue URL: '$queue_url'"
+  [[ $table =~ ^[A-Za-z0-9_.-]{3,255}$ ]] || die "not a DynamoDB table name: '$table'"
+  local -A values=([AWS_ACCOUNT_ID]=$account [AWS_REGION]=$region [IMAGE]=$image
+    [JOB_BUCKET]=$bucket [JOB_QUEUE_URL]=$queue_url [JOB_TABLE]=$table)
+  json=$(<"$file")
   for key in "${!values[@]}"; do
     json=${json//"\${$key}"/"${values[$key]}"}
   done
-  [[ $json != *"\${"* ]] || die "task-definition.json has a placeholder this script does not fill"
+  [[ $json != *"\${"* ]] || die "${file#"$root"/} has a placeholder this script does not fill"
   printf '%s\n' "$json"
+}
+
+# register_task_definition SERVICE ACCOUNT REGION IMAGE BUCKET QUEUE_URL TABLE:
+# register a rendered task definition and print its ARN.
+register_task_definition() {
+  local rendered arn
+  rendered=$(mktemp)
+  render_task_definition "$@" >"$rendered"
+  arn=$(aws ecs register-task-definition --cli-input-json "file://$rendered" \
+    --query taskDefinition.taskDefinitionArn --output text)
+  rm -f "$rendered"
+  echo "$arn"
 }
 
 # deploy_stack NAME TEMPLATE [Key=Value ...]: create or update a stack and wait.
@@ -100,33 +128,40 @@ deploy() {
 
   deploy_stack dancepose-load-balancer load-balancer.yaml \
     "VpcId=$VPC_ID" "PublicSubnetIds=$PUBLIC_SUBNET_IDS" "CertificateArn=${CERTIFICATE_ARN:-}"
-  # The queue's visibility timeout: the longest a job runs (the analysis
-  # limit plus rendering and upload), as gunicorn's worker timeout is.
-  deploy_stack dancepose-jobs jobs.yaml \
-    "JobVisibilityTimeoutS=$((${ANALYSIS_TIMEOUT_S:-300} + 120))" "PageOrigin=${PAGE_ORIGIN:-*}"
+  # The queue's visibility timeout and maxReceiveCount are the template's
+  # defaults, which tests/test_deploy_config.py checks against the task
+  # definitions' ANALYSIS_TIMEOUT_S and JOB_MAX_ATTEMPTS.
+  deploy_stack dancepose-jobs jobs.yaml "PageOrigin=${PAGE_ORIGIN:-*}"
   deploy_stack dancepose-cluster cluster.yaml
 
-  local rendered task_definition
-  rendered=$(mktemp)
-  render_task_definition "$account" "$region" "$image" >"$rendered"
-  task_definition=$(aws ecs register-task-definition --cli-input-json "file://$rendered" \
-    --query taskDefinition.taskDefinitionArn --output text)
-  rm -f "$rendered"
-  echo "== registered $task_definition"
+  local jobs=() service
+  jobs+=("$(stack_output dancepose-jobs BucketName)")
+  jobs+=("$(stack_output dancepose-jobs QueueUrl)")
+  jobs+=("$(stack_output dancepose-jobs TableName)")
+  local -A task_definition
+  for service in api worker; do
+    task_definition[$service]=$(register_task_definition "$service" "$account" "$region" "$image" "${jobs[@]}")
+    echo "== registered ${task_definition[$service]}"
+  done
 
-  local service=("TaskDefinitionArn=$task_definition" "SubnetIds=$service_subnets"
-    "AssignPublicIp=$public_ip")
-  [ -z "${MIN_TASKS:-}" ] || service+=("MinTasks=$MIN_TASKS")
-  [ -z "${MAX_TASKS:-}" ] || service+=("MaxTasks=$MAX_TASKS")
-  deploy_stack dancepose-service api-service.yaml "${service[@]}"
+  local network=("SubnetIds=$service_subnets" "AssignPublicIp=$public_ip")
+  local api=("TaskDefinitionArn=${task_definition[api]}" "${network[@]}")
+  [ -z "${MIN_TASKS:-}" ] || api+=("MinTasks=$MIN_TASKS")
+  [ -z "${MAX_TASKS:-}" ] || api+=("MaxTasks=$MAX_TASKS")
+  deploy_stack dancepose-api api-service.yaml "${api[@]}"
+  local worker=("TaskDefinitionArn=${task_definition[worker]}" "VpcId=$VPC_ID" "${network[@]}")
+  [ -z "${WORKER_MIN_TASKS:-}" ] || worker+=("MinTasks=$WORKER_MIN_TASKS")
+  [ -z "${WORKER_MAX_TASKS:-}" ] || worker+=("MaxTasks=$WORKER_MAX_TASKS")
+  deploy_stack dancepose-worker worker-service.yaml "${worker[@]}"
 
   echo "== deployed: $(stack_output dancepose-load-balancer Url)"
 }
 
 case "${1:-}" in
   render-task-definition)
-    [ $# -eq 4 ] || die "usage: $0 render-task-definition ACCOUNT_ID REGION IMAGE"
-    render_task_definition "$2" "$3" "$4"
+    [ $# -eq 8 ] || die "usage: $0 render-task-definition api|worker ACCOUNT_ID REGION IMAGE BUCKET QUEUE_URL TABLE"
+    shift
+    render_task_definition "$@"
     ;;
   "") deploy ;;
   *) die "unknown command '$1' (see the header of $0)" ;;

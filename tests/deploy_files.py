@@ -1,5 +1,7 @@
 """Readers of the deployment files that ``tests/test_deploy_*.py`` check:
-the Dockerfile, ``task-definition.json`` (as ``infra/deploy.sh`` renders it),
+the Dockerfile, the task definitions of the API (``task-definition.json``)
+and of the job worker (``infra/worker-task-definition.json``) as
+``infra/deploy.sh`` renders them,
 the CloudFormation templates in ``infra/`` and the settings gunicorn derives
 from an environment."""
 
@@ -27,6 +29,12 @@ TEMPLATES = sorted(INFRA.glob("*.yaml"))
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dancepose:0123456789ab"
+#: The jobs stack's outputs ``render_task_definition`` fills in by default.
+BUCKET = "dancepose-jobs-bucket-1a2b3c4d5e6f"
+QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/dancepose-jobs-Queue-AbC123"
+TABLE = "dancepose-jobs-Table-XyZ789"
+#: The services ``deploy.sh`` renders a task definition for.
+SERVICES = ("api", "worker")
 
 
 @dataclass(frozen=True)
@@ -91,13 +99,14 @@ def healthcheck() -> tuple[dict[str, str], list[str]]:
     return parsed, json.loads(command)
 
 
-def render_task_definition() -> dict[str, Any]:
-    """``task-definition.json`` after ``infra/deploy.sh render-task-definition``."""
+def render_task_definition(
+    service: str = "api", bucket: str = BUCKET, queue_url: str = QUEUE_URL, table: str = TABLE
+) -> dict[str, Any]:
+    """The task definition of ``service`` (``api`` or ``worker``) after
+    ``infra/deploy.sh render-task-definition``, given the jobs stack's outputs."""
+    command = ["render-task-definition", service, ACCOUNT, REGION, IMAGE, bucket, queue_url, table]
     rendered = subprocess.run(
-        ["bash", str(INFRA / "deploy.sh"), "render-task-definition", ACCOUNT, REGION, IMAGE],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["bash", str(INFRA / "deploy.sh"), *command], capture_output=True, text=True, check=True
     )
     return json.loads(rendered.stdout)
 

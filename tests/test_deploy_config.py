@@ -1,9 +1,11 @@
 """The settings that must agree across the Dockerfile, ``gunicorn.conf.py``,
-``task-definition.json``, the CloudFormation templates and the service code
-do: port, health check, timeouts, paths, names and sizes."""
+the API's and the worker's task definitions, the CloudFormation templates
+and the service code do: port, health check, timeouts, paths, names, sizes
+and the job engine's settings."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -18,8 +20,13 @@ from werkzeug.serving import make_server
 import server
 from analyzer.landmarks import model
 from api.config import Config
+from jobs.settings import JobSettings
 from tests.deploy_files import (
+    BUCKET,
+    QUEUE_URL,
     ROOT,
+    SERVICES,
+    TABLE,
     container,
     dockerfile_args,
     dockerfile_env,
@@ -52,8 +59,27 @@ FARGATE_SIZES = {
 
 @pytest.fixture(scope="module")
 def task() -> dict[str, Any]:
-    """The rendered task definition."""
-    return render_task_definition()
+    """The API's rendered task definition."""
+    return render_task_definition("api")
+
+
+@pytest.fixture(scope="module")
+def worker() -> dict[str, Any]:
+    """The job worker's rendered task definition."""
+    return render_task_definition("worker")
+
+
+@pytest.fixture(scope="module", params=SERVICES)
+def any_task(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each service's rendered task definition in turn."""
+    return render_task_definition(request.param)
+
+
+def job_settings(task_definition: dict[str, Any]) -> JobSettings:
+    """``jobs.settings.JobSettings`` as a task of ``task_definition`` reads
+    it (the image's environment, overridden by the task's)."""
+    with environment({**dockerfile_env(), **task_environment(task_definition)}):
+        return JobSettings()
 
 
 @pytest.fixture(scope="module", params=["image", "task"])
@@ -157,23 +183,88 @@ def test_graceful_shutdown_fits_in_stop_timeout(task: dict[str, Any]) -> None:
     assert graceful < stop_timeout, "ECS would SIGKILL gunicorn before its graceful shutdown ends"
 
 
-def test_task_environment_is_read_by_the_service(task: dict[str, Any]) -> None:
+def test_worker_drain_fits_in_stop_timeout(worker: dict[str, Any]) -> None:
+    """``python -m jobs`` waits ``GRACEFUL_TIMEOUT_S`` for its running jobs
+    after SIGTERM (a protected task gets SIGTERM only between jobs, or when
+    its protection expires)."""
+    stop_timeout = container(worker)["stopTimeout"]
+    assert stop_timeout <= FARGATE_MAX_STOP_TIMEOUT
+    assert float(task_environment(worker)["GRACEFUL_TIMEOUT_S"]) < stop_timeout
+
+
+#: Task environment read by Python or boto3 themselves, not by our code.
+READ_BY_LIBRARIES = {"TMPDIR", "AWS_REGION"}
+
+
+def test_task_environment_is_read_by_the_service(any_task: dict[str, Any]) -> None:
     code = [ROOT / "server.py", ROOT / "gunicorn.conf.py", *ROOT.glob("analyzer/**/*.py")]
     code += [*ROOT.glob("api/**/*.py"), *ROOT.glob("jobs/**/*.py")]
     sources = "\n".join(path.read_text() for path in code)
     unread = [
         name
-        for name in task_environment(task)
-        if name != "TMPDIR" and not re.search(rf"[\"']{name}[\"']", sources)
+        for name in task_environment(any_task)
+        if name not in READ_BY_LIBRARIES and not re.search(rf"[\"']{name}[\"']", sources)
     ]
     assert not unread, f"environment variables no code reads: {unread}"
 
 
-def test_task_environment_matches_the_image(task: dict[str, Any]) -> None:
-    image = dockerfile_env()
-    shared = set(image) & set(task_environment(task))
-    assert {"PORT", "POSE_MODEL_PATH", "UPLOAD_DIR", "TMPDIR"} <= shared
-    assert {name: task_environment(task)[name] for name in shared} == {name: image[name] for name in shared}
+def test_task_environment_matches_the_image(any_task: dict[str, Any]) -> None:
+    image, env = dockerfile_env(), task_environment(any_task)
+    shared = set(image) & set(env)
+    assert {"POSE_MODEL_PATH", "TMPDIR"} <= shared
+    assert {name: env[name] for name in shared} == {name: image[name] for name in shared}
+
+
+def test_api_task_serves_and_queues_jobs_for_the_workers(task: dict[str, Any]) -> None:
+    """The API runs no job worker beside gunicorn, and both services use
+    the AWS backends on the jobs stack's resources as deploy.sh filled them in."""
+    assert {"PORT", "UPLOAD_DIR"} <= set(task_environment(task)) & set(dockerfile_env())
+    api = job_settings(task)
+    assert api.embedded_worker is False
+    assert (api.backend, api.bucket, api.queue_url, api.table) == ("aws", BUCKET, QUEUE_URL, TABLE)
+
+
+def test_worker_task_runs_the_job_worker(worker: dict[str, Any]) -> None:
+    definition = container(worker)
+    assert definition["command"] == ["python", "-m", "jobs"]
+    assert "portMappings" not in definition, "nothing reaches a worker"
+    # The image's HEALTHCHECK probes gunicorn's /health, which a worker does
+    # not serve; ECS ignores an image's health check unless the task repeats
+    # it, and an essential container that exits stops its task.
+    assert "healthCheck" not in definition and definition["essential"] is True
+    settings = job_settings(worker)
+    assert (settings.backend, settings.bucket, settings.queue_url, settings.table) == (
+        "aws",
+        BUCKET,
+        QUEUE_URL,
+        TABLE,
+    )
+    assert settings.concurrency == settings.workers, "one job per landmark worker"
+
+
+def test_api_and_worker_read_the_same_job_settings(task: dict[str, Any], worker: dict[str, Any]) -> None:
+    """What both sides of a job must agree on (attempts, lease, expiry, where
+    things are), as each task reads it."""
+    api, runner = job_settings(task), job_settings(worker)
+    for name in ("backend", "bucket", "queue_url", "table", "max_attempts", "lease_s", "ttl_s"):
+        assert getattr(api, name) == getattr(runner, name), name
+    assert api.annotated_ttl_s == runner.annotated_ttl_s
+    assert task_environment(task)["POSE_MODEL_PATH"] == task_environment(worker)["POSE_MODEL_PATH"]
+
+
+def test_jobs_stack_defaults_agree_with_the_tasks(task: dict[str, Any], worker: dict[str, Any]) -> None:
+    """deploy.sh deploys infra/jobs.yaml with these defaults: the queue's
+    visibility timeout covers the longest job (the API's ANALYSIS_TIMEOUT_S
+    goes into every job's spec, plus 120 s of rendering and upload, as
+    gunicorn's timeout has), its maxReceiveCount is JOB_MAX_ATTEMPTS (the
+    backend refuses to start otherwise), and S3 keeps results as long as
+    job records live."""
+    parameters = template("jobs.yaml")["Parameters"]
+    analysis_timeout_s = service_config({**dockerfile_env(), **task_environment(task)}).analysis_timeout_s
+    assert parameters["JobVisibilityTimeoutS"]["Default"] == analysis_timeout_s + 120
+    for read in (job_settings(task), job_settings(worker)):
+        assert parameters["JobMaxAttempts"]["Default"] == read.max_attempts
+        assert parameters["JobTtlDays"]["Default"] >= math.ceil(read.ttl_s / 86400)
 
 
 def test_model_is_where_the_image_puts_it() -> None:
@@ -184,35 +275,50 @@ def test_model_is_where_the_image_puts_it() -> None:
     }
 
 
-def test_writable_paths_are_a_volume(task: dict[str, Any]) -> None:
-    definition = container(task)
+def test_writable_paths_are_a_volume(any_task: dict[str, Any]) -> None:
+    definition = container(any_task)
     assert definition["readonlyRootFilesystem"] is True
-    volumes = {volume["name"] for volume in task["volumes"]}
+    volumes = {volume["name"] for volume in any_task["volumes"]}
     mounts = [m["containerPath"] for m in definition["mountPoints"] if m["sourceVolume"] in volumes]
     # Fargate gives a bind mount the image directory's owner only when the
     # Dockerfile declares the same path a VOLUME; otherwise root owns it.
     assert one("VOLUME") == f'["{mounts[0]}"]'
-    env = task_environment(task)
-    for name in ("UPLOAD_DIR", "TMPDIR"):
+    env = {**dockerfile_env(), **task_environment(any_task)}
+    for name in ("UPLOAD_DIR", "TMPDIR", "MPLCONFIGDIR"):
         assert any(Path(mount) in [Path(env[name]), *Path(env[name]).parents] for mount in mounts), name
 
 
-def test_task_size_is_a_fargate_size(task: dict[str, Any]) -> None:
-    cpu, memory = int(task["cpu"]), int(task["memory"])
+def test_task_size_is_a_fargate_size(any_task: dict[str, Any]) -> None:
+    cpu, memory = int(any_task["cpu"]), int(any_task["memory"])
     assert memory in FARGATE_SIZES[cpu]
-    assert int(task_environment(task)["ANALYSIS_WORKERS"]) <= cpu // 1024, "one vCPU per landmark worker"
+    workers = int(task_environment(any_task)["ANALYSIS_WORKERS"])
+    assert workers <= cpu // 1024, "one vCPU per landmark worker"
 
 
-def test_names_agree_across_files(task: dict[str, Any]) -> None:
+#: Each service's task definition, its template in infra/ and its task role
+#: in infra/cluster.yaml.
+SERVICE_FILES = {
+    "api": ("api-service.yaml", "ApiTaskRole"),
+    "worker": ("worker-service.yaml", "WorkerTaskRole"),
+}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_names_agree_across_files(name: str) -> None:
+    task = render_task_definition(name)
+    service_file, role = SERVICE_FILES[name]
     cluster = template("cluster.yaml")["Resources"]
-    service = template("api-service.yaml")
+    service = template(service_file)
     assert task["executionRoleArn"].endswith(f":role/{cluster['ExecutionRole']['Properties']['RoleName']}")
-    assert task["taskRoleArn"].endswith(f":role/{cluster['TaskRole']['Properties']['RoleName']}")
+    assert task["taskRoleArn"].endswith(f":role/{cluster[role]['Properties']['RoleName']}")
     logs = container(task)["logConfiguration"]["options"]
     assert logs["awslogs-group"] == cluster["LogGroup"]["Properties"]["LogGroupName"]
-    (wiring,) = service["Resources"]["Service"]["Properties"]["LoadBalancers"]
-    assert wiring["ContainerName"] == container(task)["name"]
+    for wiring in service["Resources"]["Service"]["Properties"].get("LoadBalancers", []):
+        assert wiring["ContainerName"] == container(task)["name"]
     repository = template("ecr.yaml")["Resources"]["Repository"]["Properties"]["RepositoryName"]
     assert f"--repository-name {repository} " in (ROOT / "infra" / "deploy.sh").read_text()
     pattern = service["Parameters"]["TaskDefinitionArn"]["AllowedPattern"]
-    assert re.fullmatch(pattern, f"arn:aws:ecs:eu-west-1:123456789012:task-definition/{task['family']}:7")
+    arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/{}:7"
+    assert re.fullmatch(pattern, arn.format(task["family"]))
+    other = render_task_definition(next(s for s in SERVICES if s != name))
+    assert not re.fullmatch(pattern, arn.format(other["family"])), "a service must not take the other's task"

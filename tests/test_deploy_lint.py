@@ -37,6 +37,7 @@ def test_every_template_is_linted() -> None:
         "ecr.yaml",
         "jobs.yaml",
         "load-balancer.yaml",
+        "worker-service.yaml",
     ]
 
 

@@ -1,12 +1,13 @@
 """The CloudFormation stacks, created in a mocked AWS (moto) in the order and
-under the names ``infra/deploy.sh`` uses, with the task definition it renders.
+under the names ``infra/deploy.sh`` uses, with the task definitions it
+renders from the jobs stack's outputs.
 
-moto creates the resources but ignores some properties: the ECS service's
+moto creates the resources but ignores some properties: the ECS services'
 load balancers, launch type and deployment settings, target group and load
 balancer attributes, security group egress, and all of Application Auto
-Scaling. Those are checked on the templates at the end of this file, and the
-service's load balancer wiring by resolving its imports against the exports
-moto holds.
+Scaling. Those are checked on the templates, and the API service's load
+balancer wiring and the worker's scaling metrics by resolving their imports
+against the exports moto holds.
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ import pytest
 from moto import mock_aws
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 
-from tests.deploy_files import INFRA, REGION, container, render_task_definition, settings, template
+from tests.deploy_files import (
+    ACCOUNT,
+    INFRA,
+    REGION,
+    container,
+    render_task_definition,
+    settings,
+    task_environment,
+    template,
+)
 
 # moto warns that it skips Application Auto Scaling resources (see above).
 # It skips the WAF and the bucket policy too (infra/jobs.yaml; checked on the template).
@@ -100,33 +110,52 @@ def create_stack(name: str, template_file: str, **parameters: str) -> dict[str, 
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
+#: The service templates and the task definition each runs.
+SERVICE_TEMPLATES = {"api-service.yaml": "api", "worker-service.yaml": "worker"}
+
+
 @dataclass
 class Deployment:
-    """What the deployment created: stack outputs and the task definition."""
+    """What the deployment created: stack outputs, the task definitions
+    (``api``, ``worker``) and the exports."""
 
     outputs: dict[str, dict[str, str]]
-    task_definition: dict[str, Any]
+    task_definitions: dict[str, dict[str, Any]]
     exports: dict[str, str]
+
+    @property
+    def task_definition(self) -> dict[str, Any]:
+        """The API's task definition."""
+        return self.task_definitions["api"]
 
 
 @pytest.fixture(scope="module")
 def deployment(network: Network) -> Deployment:
-    """Every stack, created as ``infra/deploy.sh`` does (HTTP only)."""
+    """Every stack, created as ``infra/deploy.sh`` does (HTTP only): the
+    task definitions are rendered with the jobs stack's outputs and
+    registered before the service stacks."""
+    subnets = ",".join(network.subnets)
     parameters = {
-        "load-balancer.yaml": {"VpcId": network.vpc, "PublicSubnetIds": ",".join(network.subnets)},
-        "api-service.yaml": {"SubnetIds": ",".join(network.subnets)},
+        "load-balancer.yaml": {"VpcId": network.vpc, "PublicSubnetIds": subnets},
+        "api-service.yaml": {"SubnetIds": subnets},
+        "worker-service.yaml": {"VpcId": network.vpc, "SubnetIds": subnets},
     }
     outputs: dict[str, dict[str, str]] = {}
-    task_definition = render_task_definition()
+    task_definitions: dict[str, dict[str, Any]] = {}
+    ecs = boto3.client("ecs", region_name=REGION)
     for name, template_file in deploy_order():
-        if template_file == "api-service.yaml":
-            ecs = boto3.client("ecs", region_name=REGION)
-            registered = ecs.register_task_definition(**task_definition)["taskDefinition"]
+        if template_file in SERVICE_TEMPLATES:
+            service = SERVICE_TEMPLATES[template_file]
+            jobs = outputs["jobs.yaml"]
+            task_definitions[service] = render_task_definition(
+                service, jobs["BucketName"], jobs["QueueUrl"], jobs["TableName"]
+            )
+            registered = ecs.register_task_definition(**task_definitions[service])["taskDefinition"]
             parameters[template_file]["TaskDefinitionArn"] = registered["taskDefinitionArn"]
         outputs[template_file] = create_stack(name, template_file, **parameters.get(template_file, {}))
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     exports = {export["Name"]: export["Value"] for export in cloudformation.list_exports()["Exports"]}
-    return Deployment(outputs, task_definition, exports)
+    return Deployment(outputs, task_definitions, exports)
 
 
 def described_target_group(arn: str) -> dict[str, Any]:
@@ -181,7 +210,11 @@ def parameter_defaults(template_file: str) -> dict[str, str]:
 def test_deploy_script_creates_every_template_once() -> None:
     templates = [template_file for _, template_file in deploy_order()]
     assert sorted(templates) == sorted(path.name for path in INFRA.glob("*.yaml"))
-    assert templates[0] == "ecr.yaml" and templates[-1] == "api-service.yaml"
+    assert templates[0] == "ecr.yaml"
+    # The cluster's task roles attach the jobs stack's policies; the services
+    # come last, when their task definitions can be registered.
+    assert templates.index("jobs.yaml") < templates.index("cluster.yaml")
+    assert set(templates[-2:]) == set(SERVICE_TEMPLATES)
 
 
 def test_target_group_probes_health(deployment: Deployment) -> None:
@@ -199,14 +232,17 @@ def test_target_group_probes_health(deployment: Deployment) -> None:
 def test_stack_name_parameters_match_the_deploy_script() -> None:
     names = {template_file: name for name, template_file in deploy_order()}
     assert parameter_defaults("cluster.yaml")["RepositoryStack"] == names["ecr.yaml"]
+    assert parameter_defaults("cluster.yaml")["JobsStack"] == names["jobs.yaml"]
     assert parameter_defaults("api-service.yaml")["LoadBalancerStack"] == names["load-balancer.yaml"]
     assert parameter_defaults("api-service.yaml")["ClusterStack"] == names["cluster.yaml"]
+    assert parameter_defaults("worker-service.yaml")["ClusterStack"] == names["cluster.yaml"]
+    assert parameter_defaults("worker-service.yaml")["JobsStack"] == names["jobs.yaml"]
 
 
 def test_service_is_wired_to_the_target_group(deployment: Deployment) -> None:
     ecs = boto3.client("ecs", region_name=REGION)
-    (service,) = ecs.describe_services(cluster="dancepose", services=["dancepose"])["services"]
-    assert service["taskDefinition"].endswith(":task-definition/dancepose:1")
+    (service,) = ecs.describe_services(cluster="dancepose", services=["dancepose-api"])["services"]
+    assert service["taskDefinition"].endswith(":task-definition/dancepose-api:1")
     # moto drops the service's LoadBalancers and network configuration:
     # resolve them against the exports as CloudFormation would.
     properties = template("api-service.yaml")["Resources"]["Service"]["Properties"]
@@ -243,22 +279,156 @@ def test_request_scaling_label_names_the_load_balancer_and_target_group(deployme
     assert outputs["RequestCountResourceLabel"] == f"{app}/{target}"
 
 
-def test_roles_are_least_privilege(deployment: Deployment) -> None:
+def policy_statements(document: Any) -> list[dict[str, Any]]:
+    """A policy document's statements, ``Action`` and ``Resource`` as lists.
+    moto keeps a template's inline policy as the Python repr of its dict."""
+    document = ast.literal_eval(document) if isinstance(document, str) else document
+    statements = []
+    for statement in document["Statement"]:
+        listed = {key: [value] if isinstance(value, str) else value for key, value in statement.items()}
+        statements.append({**statement, "Action": listed["Action"], "Resource": listed["Resource"]})
+    return statements
+
+
+def role_statements(deployment: Deployment, resource: str) -> list[dict[str, Any]]:
+    """The statements of the cluster stack's role ``resource``: its inline
+    policies, and the managed policies of its ``ManagedPolicyArns`` (which
+    moto does not attach: resolved against the exports as CloudFormation
+    would, then read from IAM as the jobs stack created them)."""
     iam = boto3.client("iam", region_name=REGION)
-    task = deployment.task_definition
-    assert iam.get_role(RoleName="dancepose-execution")["Role"]["Arn"] == task["executionRoleArn"]
-    assert iam.get_role(RoleName="dancepose-task")["Role"]["Arn"] == task["taskRoleArn"]
+    name = template("cluster.yaml")["Resources"][resource]["Properties"]["RoleName"]
+    statements = []
+    for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+        statements += policy_statements(document)
+    properties = template("cluster.yaml")["Resources"][resource]["Properties"]
+    defaults = parameter_defaults("cluster.yaml")
+    for arn in resolve(properties.get("ManagedPolicyArns", []), defaults, deployment.exports):
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        statements += policy_statements(document)
+    return statements
+
+
+def grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Action -> the resources it is allowed on."""
+    allowed: dict[str, set[str]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow" and "Condition" not in statement, statement
+        for action in statement["Action"]:
+            allowed.setdefault(action, set()).update(statement["Resource"])
+    return allowed
+
+
+@dataclass
+class JobResources:
+    """ARNs of what the jobs stack created."""
+
+    bucket: str
+    queue: str
+    dlq: str
+    table: str
+
+    def objects(self, *prefixes: str) -> set[str]:
+        """ARNs of the objects under ``prefixes``."""
+        return {f"{self.bucket}/{prefix}/*" for prefix in prefixes}
+
+
+@pytest.fixture(scope="module")
+def job_resources(deployment: Deployment) -> JobResources:
+    outputs = deployment.outputs["jobs.yaml"]
+    sqs = boto3.client("sqs", region_name=REGION)
+
+    def queue_arn(url: str) -> str:
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    return JobResources(
+        f"arn:aws:s3:::{outputs['BucketName']}",
+        queue_arn(outputs["QueueUrl"]),
+        queue_arn(outputs["DeadLetterQueueUrl"]),
+        dynamodb.describe_table(TableName=outputs["TableName"])["Table"]["TableArn"],
+    )
+
+
+def test_task_definitions_name_the_cluster_roles(deployment: Deployment) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    outputs = deployment.outputs["cluster.yaml"]
+    for service, output in (("api", "ApiTaskRoleArn"), ("worker", "WorkerTaskRoleArn")):
+        task = deployment.task_definitions[service]
+        assert task["taskRoleArn"] == outputs[output]
+        assert iam.get_role(RoleName=task["taskRoleArn"].split("/")[-1])["Role"]["Arn"] == outputs[output]
+        assert task["executionRoleArn"] == outputs["ExecutionRoleArn"]
+    api, worker = (deployment.task_definitions[service]["taskRoleArn"] for service in ("api", "worker"))
+    assert api != worker
+
+
+def test_execution_role_pulls_the_image_and_writes_the_logs(deployment: Deployment) -> None:
+    iam = boto3.client("iam", region_name=REGION)
     (policy_name,) = iam.list_role_policies(RoleName="dancepose-execution")["PolicyNames"]
     document = iam.get_role_policy(RoleName="dancepose-execution", PolicyName=policy_name)["PolicyDocument"]
-    # moto keeps a template's inline policy as the Python repr of its dict.
-    document = ast.literal_eval(document) if isinstance(document, str) else document
-    resources = {statement["Sid"]: statement["Resource"] for statement in document["Statement"]}
-    assert resources["EcrLogin"] == "*"  # GetAuthorizationToken takes no resource
-    assert resources["PullThisRepository"] == deployment.outputs["ecr.yaml"]["RepositoryArn"]
-    assert ":log-group:/ecs/dancepose" in resources["WriteThisLogGroup"]
+    resources = {statement["Sid"]: statement["Resource"] for statement in policy_statements(document)}
+    assert resources["EcrLogin"] == ["*"]  # GetAuthorizationToken takes no resource
+    assert resources["PullThisRepository"] == [deployment.outputs["ecr.yaml"]["RepositoryArn"]]
+    assert ":log-group:/ecs/dancepose" in resources["WriteThisLogGroup"][0]
     assert not iam.list_attached_role_policies(RoleName="dancepose-execution")["AttachedPolicies"]
-    assert not iam.list_role_policies(RoleName="dancepose-task")["PolicyNames"]
-    assert not iam.list_attached_role_policies(RoleName="dancepose-task")["AttachedPolicies"]
+    assert not template("cluster.yaml")["Resources"]["ExecutionRole"]["Properties"].get("ManagedPolicyArns")
+
+
+def test_api_role_submits_and_reads_jobs_only(deployment: Deployment, job_resources: JobResources) -> None:
+    """Each action is one the API's code calls (jobs/service.py, jobs/aws/,
+    api/), on the jobs stack's resources only: PutItem also covers the Puts
+    of TransactWriteItems; ListBucket makes a missing key 404, not 403;
+    PutObject on uploads/ is what a presigned POST is signed with."""
+    r = job_resources
+    allowed = grants(role_statements(deployment, "ApiTaskRole"))
+    assert allowed == {
+        "dynamodb:GetItem": {r.table},
+        "dynamodb:PutItem": {r.table},
+        "dynamodb:UpdateItem": {r.table},
+        "dynamodb:DeleteItem": {r.table},
+        "dynamodb:Query": {f"{r.table}/index/by_owner"},
+        "sqs:SendMessage": {r.queue},
+        "sqs:GetQueueAttributes": {r.queue},
+        "sqs:GetQueueUrl": {r.dlq},
+        "s3:ListBucket": {r.bucket},
+        "s3:PutObject": r.objects("uploads"),
+        "s3:AbortMultipartUpload": r.objects("uploads"),
+        "s3:GetObject": r.objects("uploads", "results", "annotated"),
+        "s3:DeleteObject": r.objects("uploads", "results", "annotated"),
+    }
+    taking_jobs = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+    assert not taking_jobs & set(allowed), "the API must not take jobs"
+    assert not any(action.startswith("ecs:") for action in allowed)
+
+
+def test_worker_role_runs_jobs_only(deployment: Deployment, job_resources: JobResources) -> None:
+    """Each action is one the worker's code calls (jobs/worker.py,
+    jobs/aws/): it receives from the queue and the DLQ, writes results and
+    annotated videos, expires finished jobs with their files, and protects
+    its own task from scale-in through the ECS agent (which calls
+    ecs:UpdateTaskProtection with the task role's credentials)."""
+    r = job_resources
+    allowed = grants(role_statements(deployment, "WorkerTaskRole"))
+    assert allowed == {
+        "dynamodb:GetItem": {r.table},
+        "dynamodb:UpdateItem": {r.table},
+        "dynamodb:DeleteItem": {r.table},
+        "dynamodb:Query": {f"{r.table}/index/by_expiry", f"{r.table}/index/webhooks"},
+        "sqs:ReceiveMessage": {r.queue, r.dlq},
+        "sqs:ChangeMessageVisibility": {r.queue},
+        "sqs:DeleteMessage": {r.queue},
+        "sqs:GetQueueAttributes": {r.queue},
+        "sqs:GetQueueUrl": {r.dlq},
+        "s3:ListBucket": {r.bucket},
+        "s3:GetObject": r.objects("uploads"),
+        "s3:PutObject": r.objects("results", "annotated"),
+        "s3:AbortMultipartUpload": r.objects("results", "annotated"),
+        "s3:DeleteObject": r.objects("uploads", "results", "annotated"),
+        "ecs:UpdateTaskProtection": {f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/dancepose/*"},
+    }
+    submitting = {"sqs:SendMessage", "dynamodb:PutItem", "dynamodb:Scan"}
+    assert not submitting & set(allowed), "the worker must not submit jobs or scan the table"
 
 
 def test_log_group_has_retention(deployment: Deployment) -> None:
@@ -295,8 +465,9 @@ def test_https_listener_when_a_certificate_is_given(network: Network) -> None:
     assert sorted(rule["FromPort"] for rule in ingress(public)) == [80, 443]
 
 
-def test_deployments_roll_back_and_keep_full_capacity() -> None:
-    service = template("api-service.yaml")["Resources"]["Service"]["Properties"]
+@pytest.mark.parametrize("template_file", SERVICE_TEMPLATES)
+def test_deployments_roll_back_and_keep_full_capacity(template_file: str) -> None:
+    service = template(template_file)["Resources"]["Service"]["Properties"]
     assert service["LaunchType"] == "FARGATE"
     assert service["DeploymentConfiguration"] == {
         "MinimumHealthyPercent": 100,
@@ -347,6 +518,104 @@ def test_security_group_egress_is_narrow() -> None:
     assert to_service["DestinationSecurityGroupId"] == {"Fn::GetAtt": ["ServiceSecurityGroup", "GroupId"]}
     (out,) = resources["ServiceSecurityGroup"]["Properties"]["SecurityGroupEgress"]
     assert (out["IpProtocol"], out["FromPort"], out["ToPort"]) == ("tcp", 443, 443)
+
+
+# ---------------------------------------------------------------- the job worker service
+
+
+def test_worker_service_runs_the_worker_task_without_a_load_balancer(deployment: Deployment) -> None:
+    ecs = boto3.client("ecs", region_name=REGION)
+    (service,) = ecs.describe_services(cluster="dancepose", services=["dancepose-worker"])["services"]
+    assert service["taskDefinition"].endswith(":task-definition/dancepose-worker:1")
+    properties = template("worker-service.yaml")["Resources"]["Service"]["Properties"]
+    assert "LoadBalancers" not in properties and "HealthCheckGracePeriodSeconds" not in properties
+    assert properties["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == [
+        {"Fn::GetAtt": ["SecurityGroup", "GroupId"]}
+    ]
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    name = next(name for name, file in deploy_order() if file == "worker-service.yaml")
+    group = cloudformation.describe_stack_resource(StackName=name, LogicalResourceId="SecurityGroup")
+    assert ingress(group["StackResourceDetail"]["PhysicalResourceId"]) == [], "nothing reaches a worker"
+    security_group = template("worker-service.yaml")["Resources"]["SecurityGroup"]["Properties"]
+    (out,) = security_group["SecurityGroupEgress"]
+    assert (out["IpProtocol"], out["FromPort"], out["ToPort"]) == ("tcp", 443, 443)
+
+
+def evaluate(expression: str, values: dict[str, float]) -> float:
+    """A metric math expression of + - * / over metric ids, evaluated."""
+    operators = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b}
+    operators |= {ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
+
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.BinOp) and type(node.op) in operators:
+            return operators[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        raise AssertionError(f"not plain arithmetic: {ast.dump(node)}")
+
+    return value(ast.parse(expression, mode="eval").body)
+
+
+def test_worker_scales_on_queue_backlog_per_running_task(deployment: Deployment) -> None:
+    """One target tracking policy whose metric is (jobs waiting + jobs in
+    flight) / running worker tasks, on this deployment's queue and service
+    (moto skips Application Auto Scaling: the template, resolved against
+    the exports)."""
+    resources = template("worker-service.yaml")["Resources"]
+    (policy,) = (r["Properties"] for r in resources.values() if r["Type"].endswith("ScalingPolicy"))
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert policy["ScalingTargetId"] == {"Ref": "ScalableTarget"}
+    configuration = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert configuration["TargetValue"] == {"Ref": "JobsPerTaskTarget"}
+    assert configuration["ScaleInCooldown"] >= configuration["ScaleOutCooldown"]
+    queries = resolve(
+        configuration["CustomizedMetricSpecification"]["Metrics"],
+        parameter_defaults("worker-service.yaml"),
+        deployment.exports,
+    )
+    (returned,) = [query for query in queries if query["ReturnData"]]
+    metrics = {}
+    for query in queries:
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            dimensions = {item["Name"]: item["Value"] for item in metric["Dimensions"]}
+            metrics[(metric["Namespace"], metric["MetricName"])] = (query["Id"], dimensions)
+    queue = deployment.outputs["jobs.yaml"]["QueueUrl"].rsplit("/", 1)[1]
+    service = {"ClusterName": "dancepose", "ServiceName": {"Fn::GetAtt": ["Service", "Name"]}}
+    assert {name: dimensions for name, (_, dimensions) in metrics.items()} == {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): {"QueueName": queue},
+        ("AWS/SQS", "ApproximateNumberOfMessagesNotVisible"): {"QueueName": queue},
+        ("ECS/ContainerInsights", "RunningTaskCount"): service,
+    }
+    ids = {name: metric_id for name, (metric_id, _) in metrics.items()}
+    visible, in_flight = (
+        ids["AWS/SQS", "ApproximateNumberOfMessagesVisible"],
+        ids["AWS/SQS", "ApproximateNumberOfMessagesNotVisible"],
+    )
+    tasks = ids["ECS/ContainerInsights", "RunningTaskCount"]
+    assert evaluate(returned["Expression"], {visible: 10, in_flight: 2, tasks: 4}) == 3.0
+    assert evaluate(returned["Expression"], {visible: 10, in_flight: 2, tasks: 8}) == 1.5
+    assert evaluate(returned["Expression"], {visible: 0, in_flight: 6, tasks: 3}) == 2.0
+    # RunningTaskCount is a Container Insights metric (moto keeps no cluster settings).
+    cluster = template("cluster.yaml")["Resources"]["Cluster"]["Properties"]
+    assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
+
+
+def test_worker_scaling_target_and_bounds() -> None:
+    """The target leaves room above the jobs a task runs at once (else a
+    fleet that is merely busy would keep scaling out), and the service
+    never goes to 0 tasks (the backlog per task has no value there)."""
+    parameters = template("worker-service.yaml")["Parameters"]
+    worker = render_task_definition("worker")
+    env = task_environment(worker)
+    concurrency = int(env.get("JOB_CONCURRENCY") or env["ANALYSIS_WORKERS"])
+    assert parameters["JobsPerTaskTarget"]["Default"] > concurrency
+    assert parameters["MinTasks"]["MinValue"] >= 1 and parameters["MinTasks"]["Default"] >= 1
+    target = template("worker-service.yaml")["Resources"]["ScalableTarget"]["Properties"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == ({"Ref": "MinTasks"}, {"Ref": "MaxTasks"})
+    assert target["ResourceId"]["Fn::Sub"][0] == "service/${Cluster}/${Service.Name}"
 
 
 # ---------------------------------------------------------------- the jobs' shared state (infra/jobs.yaml)
