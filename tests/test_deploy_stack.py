@@ -520,6 +520,60 @@ def test_security_group_egress_is_narrow() -> None:
     assert (out["IpProtocol"], out["FromPort"], out["ToPort"]) == ("tcp", 443, 443)
 
 
+#: What IAM authorizes each AWS call of the job backends (jobs/aws/*.py) as.
+CALL_ACTIONS = {
+    "get_item": {"dynamodb:GetItem"},
+    "put_item": {"dynamodb:PutItem"},
+    "update_item": {"dynamodb:UpdateItem"},
+    "delete_item": {"dynamodb:DeleteItem"},
+    "query": {"dynamodb:Query"},
+    "scan": {"dynamodb:Scan"},
+    "transact_write_items": {"dynamodb:PutItem"},  # authorized per item: the backend's are Puts
+    "send_message": {"sqs:SendMessage"},
+    "receive_message": {"sqs:ReceiveMessage"},
+    "change_message_visibility": {"sqs:ChangeMessageVisibility"},
+    "delete_message": {"sqs:DeleteMessage"},
+    "get_queue_attributes": {"sqs:GetQueueAttributes"},
+    "get_queue_url": {"sqs:GetQueueUrl"},
+    "head_bucket": {"s3:ListBucket"},
+    "list_objects_v2": {"s3:ListBucket"},
+    "head_object": {"s3:GetObject"},
+    "get_object": {"s3:GetObject"},
+    "download_file": {"s3:GetObject"},
+    "generate_presigned_url": {"s3:GetObject"},  # get_object URLs
+    "put_object": {"s3:PutObject"},
+    "upload_file": {"s3:PutObject", "s3:AbortMultipartUpload"},  # multipart above 8 MB
+    "generate_presigned_post": {"s3:PutObject"},
+    "delete_object": {"s3:DeleteObject"},
+}
+#: Calls neither service makes: the job count per status (a table scan, for
+#: tests and operators) and the listing of an object store's keys (tests).
+NOT_IN_A_SERVICE = {"scan", "list_objects_v2"}
+
+
+def backend_calls() -> set[str]:
+    """The boto3 operations ``jobs/aws/`` calls on its DynamoDB, SQS and S3
+    clients (methods and paginators)."""
+    calls: set[str] = set()
+    for path in (INFRA.parent / "jobs" / "aws").glob("*.py"):
+        source = path.read_text()
+        calls |= set(re.findall(r"\b(?:db|sqs|s3)\.([a-z_0-9]+)\(", source)) - {"get_paginator"}
+        calls |= set(re.findall(r"get_paginator\(\"([a-z_0-9]+)\"\)", source))
+    return calls
+
+
+def test_every_call_of_the_backends_is_granted(deployment: Deployment) -> None:
+    """A new AWS call in jobs/aws/ fails here until a role is granted it."""
+    calls = backend_calls()
+    assert {"get_item", "send_message", "receive_message", "upload_file"} <= calls  # the scan works
+    unknown = calls - set(CALL_ACTIONS)
+    assert not unknown, f"add these calls to CALL_ACTIONS and to a role's policy: {unknown}"
+    granted = set(grants(role_statements(deployment, "ApiTaskRole")))
+    granted |= set(grants(role_statements(deployment, "WorkerTaskRole")))
+    missing = {call: CALL_ACTIONS[call] - granted for call in calls - NOT_IN_A_SERVICE}
+    assert not {call: actions for call, actions in missing.items() if actions}
+
+
 # ---------------------------------------------------------------- the job worker service
 
 
