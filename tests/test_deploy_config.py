@@ -43,6 +43,10 @@ from tests.deploy_files import (
 
 #: sha256 of the offline test model (../shared/models/README.md).
 OFFLINE_MODEL_SHA256 = "bf111a446f51603e46d42b36de09f5d150748f0947b9f523b5b1f871947cd2aa"
+#: CPU-seconds of one analysis of a 15 s phone clip, what the worker
+#: service's scaling target assumes (BENCHMARKS.md: the hip-hop clip, 6.32 s
+#: wall at 97 % of 2 cores).
+CPU_S_PER_JOB = 6.32 * 0.97 * 2
 #: Fargate's largest stopTimeout, in seconds.
 FARGATE_MAX_STOP_TIMEOUT = 120
 #: Fargate's task sizes: vCPU units -> allowed memory in MiB.
@@ -250,6 +254,21 @@ def test_api_and_worker_read_the_same_job_settings(task: dict[str, Any], worker:
         assert getattr(api, name) == getattr(runner, name), name
     assert api.annotated_ttl_s == runner.annotated_ttl_s
     assert task_environment(task)["POSE_MODEL_PATH"] == task_environment(worker)["POSE_MODEL_PATH"]
+
+
+def test_worker_scaling_target_keeps_the_wait_within_queue_wait(
+    task: dict[str, Any], worker: dict[str, Any]
+) -> None:
+    """At the worker service's target, the jobs waiting per task are done
+    within QUEUE_WAIT_S, after which POST /analyze gives up on a job that
+    has not started."""
+    target = template("worker-service.yaml")["Parameters"]["JobsPerTaskTarget"]["Default"]
+    running = job_settings(worker).concurrency
+    waiting = target - running
+    vcpus = int(worker["cpu"]) / 1024
+    queue_wait_s = service_config({**dockerfile_env(), **task_environment(task)}).queue_wait_s
+    assert waiting >= 1, "the target must leave room above the jobs a task runs at once"
+    assert waiting * CPU_S_PER_JOB / vcpus <= queue_wait_s
 
 
 def test_jobs_stack_defaults_agree_with_the_tasks(task: dict[str, Any], worker: dict[str, Any]) -> None:
