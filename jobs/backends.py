@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from jobs.records import Job, JobSpec, JobStatus, Outcome
 
@@ -133,6 +133,12 @@ class ObjectStore(Protocol):
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes under ``key``, or ``None``."""
+
+    def size(self, key: str) -> int | None:
+        """The size in bytes of the object under ``key``, or ``None``."""
+
+    def open(self, key: str) -> BinaryIO | None:
+        """The object under ``key`` as a readable stream (closed by the caller), or ``None``."""
 
     def local_copy(self, key: str) -> AbstractContextManager[Path]:
         """A local file with the object's content for the duration of the block."""

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _KEY = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
@@ -78,6 +79,21 @@ class LocalObjectStore:
         if not path.is_file():
             raise FileNotFoundError(path)
         yield path
+
+    def size(self, key: str) -> int | None:
+        """The file's size in bytes, or ``None`` if it does not exist."""
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open(self, key: str) -> BinaryIO | None:
+        """The file opened for reading (the caller closes it), or ``None``
+        if it does not exist."""
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            return None
 
     def delete(self, key: str) -> None:
         """Remove the file, if it exists."""

@@ -123,6 +123,10 @@ class JobService:
         """A succeeded job's result JSON, as stored."""
         return None if job.result_key is None else self.backends.results.get_bytes(job.result_key)
 
+    def result_size(self, job: Job) -> int | None:
+        """Bytes of a succeeded job's stored result JSON (``None``: no result)."""
+        return None if job.result_key is None else self.backends.results.size(job.result_key)
+
     def list_owned(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
         """An owner's jobs, newest first, and the cursor of the next page
         (``None`` on the last).

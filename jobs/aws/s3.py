@@ -105,6 +105,16 @@ class S3ObjectStore:
                 return None
             raise
 
+    def open(self, key: str) -> Any | None:
+        """The object's body as a stream (``GetObject``; ``read(n)``,
+        ``close()``), or ``None`` if there is none."""
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=self.object_key(key))["Body"]
+        except ClientError as exc:
+            if error_code(exc) in {"NoSuchKey", "404"}:
+                return None
+            raise
+
     def head_bytes(self, key: str, count: int) -> bytes:
         """The object's first ``count`` bytes (a ranged GET)."""
         found = self.s3.get_object(Bucket=self.bucket, Key=self.object_key(key), Range=f"bytes=0-{count - 1}")
