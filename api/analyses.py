@@ -22,12 +22,14 @@ from api.config import Config
 from api.errors import ApiError
 from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
 from api.params import parse_fields
+from api.results import result_fields, result_stream
 from api.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     VIDEO_MEDIA_TYPE,
     AnalysisAccepted,
     AnalysisJob,
     AnalysisList,
+    AnalysisResponse,
     ListQuery,
     SubmitForm,
     SubmitHeaders,
@@ -62,9 +64,9 @@ def status_url(job: Job) -> str:
     return url_for("analyses.get_analysis", job_id=job.id)
 
 
-def job_json(job: Job, result: bytes | None) -> bytes:
+def job_json(job: Job, result: bytes | None, result_url: tuple[str, float] | None = None) -> bytes:
     """The body of ``GET /analyses/{id}``, with ``result`` (stored JSON)
-    put in as is."""
+    put in as is, and ``result_url`` (``(url, expires at)``, see ``api.results``)."""
     head = {
         "id": job.id,
         "status": str(job.status),
@@ -77,7 +79,8 @@ def job_json(job: Job, result: bytes | None) -> bytes:
     annotated = None
     if job.annotated_id is not None and job.annotated_expires_at is not None:
         annotated = {"url": annotated_url(job.annotated_id), "expires_at": rfc3339(job.annotated_expires_at)}
-    tail = {"annotated_video": annotated}
+    link = None if result_url is None else {"url": result_url[0], "expires_at": rfc3339(result_url[1])}
+    tail = {"result_url": link, "annotated_video": annotated}
     return b"".join(
         (_json(head)[:-1], b',"result":', (result or b"null").strip(), b",", _json(tail)[1:], b"\n")
     )
@@ -238,10 +241,38 @@ def get_analysis(job_id: str) -> Response:
     """An analysis job: status, progress, and its result once it succeeded.
 
     Poll it about once a second. `result` is exactly what `POST /analyze`
-    answers for the same upload and options.
+    answers for the same upload and options, inline up to
+    `RESULT_INLINE_MAX_BYTES` (default 1 MB); a larger one is `null`: fetch
+    it from `result_url`, which every succeeded job has (a presigned S3 URL
+    valid a few minutes on the AWS backends, else `GET /analyses/{id}/result`).
     """
     job = _found(job_id)
-    return Response(job_json(job, jobs().result(job)), mimetype="application/json")
+    return Response(job_json(job, *result_fields(job)), mimetype="application/json")
+
+
+@bp.get("/analyses/<job_id>/result")
+@spec.validate(
+    resp=responses(
+        AnalysisResponse,
+        HTTP_401=UNAUTHORIZED,
+        HTTP_404="`not_found`: no job under this id, or the job has no result (not `succeeded`).",
+    ),
+    tags=["analyses"],
+    operation_id="get_analysis_result",
+    security=API_KEY,
+    skip_validation=True,
+)
+def get_result(job_id: str) -> Response:
+    """A succeeded job's result, streamed through the API.
+
+    The same JSON as `result` in `GET /analyses/{id}`, of any size. The
+    job's `result_url` names this path unless results live in S3 (then it is
+    a presigned S3 URL, unless `RESULTS_VIA_API=1`).
+    """
+    stream = result_stream(_found(job_id))
+    if stream is None:
+        raise ApiError(404, "not_found", "this job has no result (it has not succeeded)")
+    return Response(stream, mimetype="application/json")
 
 
 @bp.delete("/analyses/<job_id>")

@@ -49,6 +49,12 @@ class Config:
         forwarded_hops: trusted proxies in front of the service whose
             ``X-Forwarded-For`` entry gives the client address
             (``FORWARDED_HOPS``; 1 behind the ALB, 0 when exposed directly).
+        result_inline_max_bytes: largest result put inline in ``GET
+            /analyses/{id}``; larger ones are fetched from its ``result_url``
+            (``RESULT_INLINE_MAX_BYTES``, default 1 000 000).
+        results_via_api: ``result_url`` is the API's ``GET
+            /analyses/{id}/result`` even when results live in S3, rather than
+            a presigned S3 URL (``RESULTS_VIA_API``).
         jobs: the job engine's settings (``jobs.settings.JobSettings``: the
             job database, ``JOB_*``, ``WEBHOOK_*``, annotated videos).
     """
@@ -70,6 +76,12 @@ class Config:
     rate_limit: str = field(default_factory=lambda: os.environ.get("RATE_LIMIT", "30 per minute"))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("CORS_ORIGINS"))
     forwarded_hops: int = field(default_factory=lambda: int(_env_float("FORWARDED_HOPS", 1)))
+    result_inline_max_bytes: int = field(
+        default_factory=lambda: int(_env_float("RESULT_INLINE_MAX_BYTES", 1_000_000))
+    )
+    results_via_api: bool = field(
+        default_factory=lambda: os.environ.get("RESULTS_VIA_API", "").strip().lower() in {"1", "true", "on"}
+    )
     jobs: JobSettings = field(default_factory=JobSettings)
 
     @property

@@ -401,6 +401,19 @@ class JobAnnotatedVideo(StrictModel):
     expires_at: str = Field(description="When the file is deleted (RFC 3339, UTC).")
 
 
+class JobResultUrl(StrictModel):
+    """Where to GET a job's result JSON (the same bytes as `result`)."""
+
+    url: str = Field(
+        description="A presigned S3 URL when results live in S3 (`JOB_BACKEND=aws`; send no API key "
+        "to it), else the path of `GET /analyses/{job_id}/result`, relative to the service's base URL."
+    )
+    expires_at: str = Field(
+        description="When the URL stops working (RFC 3339, UTC): a few minutes for a presigned URL "
+        "(read the job again for a new one), the job's `expires_at` for the API's path."
+    )
+
+
 class AnalysisJob(StrictModel):
     """An analysis job: its status, progress and, once it succeeded, its result."""
 
@@ -420,7 +433,11 @@ class AnalysisJob(StrictModel):
         "`video_too_large`, `analysis_timeout`, `worker_crashed`, ...) or `worker_lost`."
     )
     result: AnalysisResponse | None = Field(
-        description="Exactly what `POST /analyze` answers, once `succeeded`."
+        description="Exactly what `POST /analyze` answers, once `succeeded`; `null` when it is larger "
+        "than `RESULT_INLINE_MAX_BYTES` (fetch `result_url` then)."
+    )
+    result_url: JobResultUrl | None = Field(
+        description="Where to fetch the result, for every `succeeded` job (`null` otherwise)."
     )
     annotated_video: JobAnnotatedVideo | None
 
