@@ -1,9 +1,11 @@
-// dancepose web page: upload a video to POST /analyses (include=frames),
-// follow the job (GET /analyses/{id}; its id in the URL survives a reload;
-// it can be canceled), then play the video with the skeleton drawn on a
-// canvas from the per-frame landmarks, a timeline of pose segments with a
-// playhead, and the summary. The analyses made here are listed from local
-// storage.
+// dancepose web page: upload a video as an analysis job (include=frames),
+// straight to S3 with the presigned POST of POST /uploads when the service
+// offers it, else to POST /analyses; follow the job (GET /analyses/{id},
+// fetching its result_url when the result is not inline; its id in the URL
+// survives a reload; it can be canceled), then play the video with the
+// skeleton drawn on a canvas from the per-frame landmarks, a timeline of
+// pose segments with a playhead, and the summary. The analyses made here are
+// listed from local storage.
 "use strict";
 
 // MediaPipe's 33-landmark pose connections, as analyzer/render/skeleton.py's
@@ -194,8 +196,14 @@ function follow(id, file) {
     }
     if (body.status === "succeeded") {
       stopFollowing();
-      $("status").hidden = true;
-      showResult(body.result, JSON.stringify(body.result), file, body.annotated_video);
+      if (body.result) {
+        $("status").hidden = true;
+        showResult(body.result, JSON.stringify(body.result), file, body.annotated_video);
+      } else if (body.result_url) fetchResult(body, file);
+      else {
+        $("status").hidden = true;
+        showError("The analysis succeeded, but its result is gone.");
+      }
     } else if (body.status === "failed" || body.status === "canceled") {
       stopFollowing();
       $("status").hidden = true;
@@ -208,6 +216,25 @@ function follow(id, file) {
   };
   setStatus("Waiting for a free analysis worker…", null);
   poll();
+}
+
+// A result too large to be inline in the job: GET it from its result_url
+// (a presigned S3 URL, sent no API key, or the service's own path).
+async function fetchResult(body, file) {
+  setStatus("Fetching the result…", null);
+  const url = new URL(body.result_url.url, location.href);
+  const headers = url.origin === location.origin ? keyHeaders() : {};
+  try {
+    const response = await fetch(url, { cache: "no-store", headers });
+    const text = await response.text();
+    const result = response.ok ? parsed(text) : null;
+    $("status").hidden = true;
+    if (result) showResult(result, text, file, body.annotated_video);
+    else showError(`The result could not be fetched (HTTP ${response.status}).`);
+  } catch (error) {
+    $("status").hidden = true;
+    showError("The result could not be fetched: its storage could not be reached.");
+  }
 }
 
 function showProblem(status, body, what) {
@@ -233,47 +260,130 @@ async function cancel() {
   // The next poll sees "canceled" and says so.
 }
 
-// Upload to POST /analyses (include=frames), then follow the job; its id
-// goes into the URL and the local history, so a reload picks it up again.
-function analyze(file) {
+// The analysis options the page asks for (the same in a query string or a JSON body).
+function analysisOptions() {
+  const options = { include: "frames" };
+  if ($("annotate").checked) options.annotate = "1";
+  return options;
+}
+
+function uploadFailed(message) {
+  stopFollowing();
+  $("status").hidden = true;
+  showError(message);
+}
+
+// The answer of POST /analyses: follow the job (its id goes into the URL and
+// the local history, so a reload picks it up again), or say what went wrong.
+function submitted(status, body, file) {
+  if ((status === 202 || status === 200) && body) {
+    history.replaceState(null, "", `?analysis=${encodeURIComponent(body.id)}`);
+    remember(body.id, file.name);
+    follow(body.id, file);
+  } else {
+    stopFollowing();
+    $("status").hidden = true;
+    showProblem(status, body, "The analysis failed");
+  }
+}
+
+function parsed(text) {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return null;
+  }
+}
+
+function megabytes(bytes) {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// Ask POST /uploads first: a service that keeps uploads in S3 answers a
+// presigned POST, and the video goes straight to the bucket; any other
+// (404: uploads stay on the service) gets the video with POST /analyses.
+async function analyze(file) {
   $("error").hidden = true;
   $("file").disabled = true;
   startClock();
-  const params = new URLSearchParams({ include: "frames" });
-  if ($("annotate").checked) params.set("annotate", "1");
+  setStatus(`Uploading ${file.name}`, 0);
+  let response = null;
+  try {
+    response = await fetch("uploads", { method: "POST", headers: keyHeaders() });
+  } catch (error) {
+    uploadFailed("The upload failed: the server could not be reached.");
+    return;
+  }
+  const body = parsed(await response.text());
+  if (response.ok && body) uploadToStorage(file, body);
+  else if (response.status === 404) uploadToService(file);
+  else submitted(response.status, body, file);
+}
 
+// The video as multipart/form-data to POST /analyses (include=frames).
+function uploadToService(file) {
   const request = new XMLHttpRequest();
-  request.open("POST", `analyses?${params}`);
+  request.open("POST", `analyses?${new URLSearchParams(analysisOptions())}`);
   for (const [name, value] of Object.entries(keyHeaders())) request.setRequestHeader(name, value);
   request.upload.onprogress = (event) => {
     if (event.lengthComputable) setStatus(`Uploading ${file.name}`, event.loaded / event.total);
   };
-  request.onload = () => {
-    let body = null;
-    try {
-      body = JSON.parse(request.responseText);
-    } catch (error) {
-      body = null;
-    }
-    if ((request.status === 202 || request.status === 200) && body) {
-      history.replaceState(null, "", `?analysis=${encodeURIComponent(body.id)}`);
-      remember(body.id, file.name);
-      follow(body.id, file);
-    } else {
-      stopFollowing();
-      $("status").hidden = true;
-      showProblem(request.status, body, "The analysis failed");
-    }
-  };
-  request.onerror = () => {
-    stopFollowing();
-    $("status").hidden = true;
-    showError("The upload failed: the server could not be reached.");
-  };
+  request.onload = () => submitted(request.status, parsed(request.responseText), file);
+  request.onerror = () => uploadFailed("The upload failed: the server could not be reached.");
   const form = new FormData();
   form.append("video", file, file.name);
-  setStatus(`Uploading ${file.name}`, 0);
   request.send(form);
+}
+
+// The video to object storage with the presigned POST of POST /uploads
+// (its fields, then Content-Type, then the file last), then the analysis
+// with POST /analyses {"video_key", ...options}.
+function uploadToStorage(file, grant) {
+  if (file.size > grant.max_bytes) {
+    uploadFailed(`This video is ${megabytes(file.size)}; this server takes videos up to ${megabytes(grant.max_bytes)}.`);
+    return;
+  }
+  const request = new XMLHttpRequest();
+  request.open("POST", grant.url);
+  request.upload.onprogress = (event) => {
+    if (event.lengthComputable) setStatus(`Uploading ${file.name}`, event.loaded / event.total);
+  };
+  request.onload = () => {
+    if (request.status >= 200 && request.status < 300) submitKey(file, grant.video_key);
+    else uploadFailed(storageProblem(request.status, request.responseText, grant.max_bytes));
+  };
+  request.onerror = () => uploadFailed("The upload failed: the storage could not be reached (or it does not allow this page's origin).");
+  const form = new FormData();
+  for (const [name, value] of Object.entries(grant.fields)) form.append(name, value);
+  form.append("Content-Type", file.type.startsWith("video/") ? file.type : "video/mp4");
+  form.append("file", file, file.name);
+  request.send(form);
+}
+
+// What S3's XML error (<Error><Code>...</Code><Message>...</Message>) says, for people.
+function storageProblem(status, text, maxBytes) {
+  const xml = new DOMParser().parseFromString(text || "<none/>", "application/xml");
+  const code = xml.querySelector("Error > Code")?.textContent;
+  const message = xml.querySelector("Error > Message")?.textContent || "";
+  if (code === "EntityTooLarge") {
+    return `The storage refused the upload: the video is larger than the ${megabytes(maxBytes)} this server takes (EntityTooLarge).`;
+  }
+  if (code) return `The storage refused the upload: ${message} (${code})`;
+  return `The storage refused the upload (HTTP ${status}).`;
+}
+
+async function submitKey(file, videoKey) {
+  setStatus("Starting the analysis…", null);
+  try {
+    const response = await fetch("analyses", {
+      method: "POST",
+      headers: { ...keyHeaders(), "Content-Type": "application/json" },
+      body: JSON.stringify({ video_key: videoKey, ...analysisOptions() }),
+    });
+    submitted(response.status, parsed(await response.text()), file);
+  } catch (error) {
+    uploadFailed("The analysis could not be started: the server could not be reached.");
+  }
 }
 
 // ------------------------------------------------------------------ results
