@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import requests
 
+from tests.browser import chromium
 from tests.conftest import Server, free_port, video
 from tests.moto_aws import AwsResources, create_resources, moto_server
 from tests.test_api import ARM_CIRCLES, ARM_RAISES, landmark_workers
@@ -73,6 +75,8 @@ class Cluster:
             "ANALYSIS_WORKERS": "1",
             "JOB_LEASE_S": "3",
             "JOB_MAX_ATTEMPTS": str(ATTEMPTS),
+            # Results come from their presigned S3 URLs, as large ones do.
+            "RESULT_INLINE_MAX_BYTES": "1000",
         }
         self.instances: dict[str, Server] = {}
         self.starts = 0
@@ -135,10 +139,18 @@ def submit_file(url: str, path: Path, params: dict[str, str] | None = None) -> r
         )
 
 
-def follow(url: str, job_id: str, timeout: float = 240) -> tuple[dict, set[str], int]:
-    """Poll a job through the proxy until it ends: its last state, the
-    instances that answered, and how many polls were not 200."""
-    answered, failures = set(), 0
+class Followed(NamedTuple):
+    """A job polled through the proxy until it ended."""
+
+    body: dict
+    answered: set[str]  # the instances that answered the polls
+    failures: int  # polls not answered 200
+    progressed: bool  # a poll showed it running with frames done
+
+
+def follow(url: str, job_id: str, timeout: float = 240) -> Followed:
+    """Poll a job through the proxy until it ends."""
+    answered, failures, progressed = set(), 0, False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         response = get(f"{url}/analyses/{job_id}")
@@ -147,8 +159,9 @@ def follow(url: str, job_id: str, timeout: float = 240) -> tuple[dict, set[str],
             failures += 1
         else:
             body = response.json()
+            progressed |= body["status"] == "running" and body["progress"]["frames_done"] > 0
             if body["status"] in FINAL:
-                return body, answered, failures
+                return Followed(body, answered, failures, progressed)
         time.sleep(0.25)
     raise TimeoutError(f"job {job_id} did not end")
 
@@ -233,34 +246,92 @@ def busy_instance(cluster: Cluster, timeout: float = 60) -> str:
 # ---------------------------------------------------------------- the checks
 
 
-def check_flow(cluster: Cluster) -> tuple[bool, str]:
-    response = submit_file(cluster.url, video(ARM_CIRCLES), {"poses": "t_pose", "annotate": "1"})
+#: The options the web page sends with each video.
+PAGE_OPTIONS = {"include": "frames", "annotate": "1"}
+
+
+def page_flow(cluster: Cluster, response: requests.Response) -> tuple[bool, str]:
+    """What the page does after submitting, through the proxy: follow the job
+    (polls answered by both instances, progress seen), read the result from
+    ``result_url`` (a presigned S3 URL: the cluster's results are above
+    ``RESULT_INLINE_MAX_BYTES``) and fetch the annotated video 4 times."""
     if response.status_code != 202:
         return False, f"submit answered {response.status_code}"
-    body, answered, failures = follow(cluster.url, response.json()["id"])
+    body, answered, failures, progressed = follow(cluster.url, response.json()["id"])
+    if body["status"] != "succeeded":
+        return False, f"{body['status']}: {body['error']}"
+    result = requests.get(body["result_url"]["url"], timeout=30)
+    ok_result = (
+        body["result"] is None
+        and body["result_url"]["url"].startswith(f"{cluster.aws.endpoint_url}/{cluster.aws.bucket}/results/")
+        and result.status_code == 200
+        and len(result.json()["frames"]) == 53
+    )
     videos = [get(cluster.url + body["annotated_video"]["url"]) for _ in range(4)]
     ok_videos = all(v.status_code == 200 and v.content[4:8] == b"ftyp" for v in videos)
-    ok = body["status"] == "succeeded" and failures == 0 and answered == {"a", "b"} and ok_videos
-    detail = f"{body['status']}, polls answered by {sorted(answered)}, {failures} non-200"
-    return ok, f"{detail}, annotated video fetched 4 times: {ok_videos}"
+    ok = failures == 0 and answered == {"a", "b"} and progressed and ok_result and ok_videos
+    return ok, (
+        f"succeeded, polls answered by {sorted(answered)}, {failures} non-200, progress seen: {progressed}, "
+        f"result from its presigned URL: {ok_result}, annotated video fetched 4 times: {ok_videos}"
+    )
+
+
+def check_flow(cluster: Cluster) -> tuple[bool, str]:
+    return page_flow(cluster, submit_file(cluster.url, video(ARM_CIRCLES), PAGE_OPTIONS))
 
 
 def check_direct_flow(cluster: Cluster) -> tuple[bool, str]:
-    grant = requests.post(cluster.url + "/uploads", timeout=10).json()
+    grant = requests.post(cluster.url + "/uploads", timeout=10)
+    if grant.status_code != 200:
+        return False, f"POST /uploads answered {grant.status_code}"
     sent = requests.post(
-        grant["url"],
-        data={**grant["fields"], "Content-Type": "video/mp4"},
+        grant.json()["url"],
+        data={**grant.json()["fields"], "Content-Type": "video/mp4"},
         files={"file": ("clip.mp4", video(ARM_CIRCLES).read_bytes())},
         timeout=30,
     )
-    response = requests.post(
-        cluster.url + "/analyses", json={"video_key": grant["video_key"], "poses": "t_pose"}, timeout=10
+    if sent.status_code != 204:
+        return False, f"the presigned POST to S3 answered {sent.status_code}"
+    payload = {"video_key": grant.json()["video_key"], **PAGE_OPTIONS}
+    ok, detail = page_flow(cluster, requests.post(cluster.url + "/analyses", json=payload, timeout=10))
+    return ok, f"video sent to S3 (204), {detail}"
+
+
+def check_page(cluster: Cluster) -> tuple[bool, str]:
+    """The web page itself, in Chromium, through the proxy: it gets a
+    presigned POST (``POST /uploads``), sends the video to moto's S3 (another
+    origin: the bucket's CORS rules apply), follows the job, fetches the
+    result from S3 and plays the annotated video."""
+    bucket = f"{cluster.aws.endpoint_url}/{cluster.aws.bucket}"
+    with chromium() as browser:
+        page = browser.new_page()
+        instances: set[str] = set()
+        to_s3: list[tuple[str, int]] = []
+
+        def answered(response) -> None:
+            if response.url.startswith(cluster.url):
+                instances.add(response.headers.get("x-instance", "?"))
+            elif response.url.startswith(bucket):
+                to_s3.append((response.request.method, response.status))
+
+        page.on("response", answered)
+        page.goto(cluster.url + "/")
+        page.set_input_files("#file", str(video(ARM_CIRCLES)))
+        page.wait_for_function(
+            "!document.getElementById('results').hidden || !document.getElementById('error').hidden",
+            timeout=240_000,
+        )
+        if page.is_visible("#error"):
+            return False, f"the page showed: {page.inner_text('#error')}"
+        player = "document.getElementById('annotated-video')"
+        page.wait_for_function(f"{player}.readyState >= 2", timeout=30_000)
+        rows = page.eval_on_selector_all("#summary tbody tr", "rows => rows.length")
+    uploaded = ("POST", 204) in to_s3
+    ok = uploaded and ("GET", 200) in to_s3 and instances == {"a", "b"} and rows > 0
+    return ok, (
+        f"video POSTed to S3: {uploaded}, S3 answers {sorted(set(to_s3))}, the API's answers came from "
+        f"{sorted(instances)}, {rows} poses in the summary, annotated video loaded"
     )
-    if sent.status_code != 204 or response.status_code != 202:
-        return False, f"S3 POST {sent.status_code}, submit {response.status_code}"
-    body, answered, failures = follow(cluster.url, response.json()["id"])
-    ok = body["status"] == "succeeded" and failures == 0
-    return ok, f"{body['status']}, polls answered by {sorted(answered)}, {failures} non-200"
 
 
 def check_kill(cluster: Cluster) -> tuple[bool, str]:
@@ -269,7 +340,7 @@ def check_kill(cluster: Cluster) -> tuple[bool, str]:
     wait(lambda: get(f"{cluster.url}/analyses/{job_id}").json()["progress"]["frames_done"] > 0, 120)
     victim = busy_instance(cluster)
     kill_tree(cluster.instances[victim])
-    body, _, _ = follow(cluster.url, job_id)
+    body = follow(cluster.url, job_id).body
     cluster.start(victim)
     runs, results = attempts(cluster, job_id), results_of(cluster.aws, job_id)
     clean, objects = owned_objects_only(cluster.aws)
@@ -293,7 +364,7 @@ def check_worker_lost(cluster: Cluster) -> tuple[bool, str]:
         victim = busy_instance(cluster)
         kill_tree(cluster.instances[victim])
         cluster.start(victim)
-    body, _, _ = follow(cluster.url, job_id)
+    body = follow(cluster.url, job_id).body
     queue = cluster.aws.client("sqs").get_queue_attributes(
         QueueUrl=cluster.aws.dlq_url, AttributeNames=["All"]
     )
@@ -310,7 +381,7 @@ def check_concurrent(cluster: Cluster) -> tuple[bool, str]:
         responses = list(pool.map(lambda _: submit_file(cluster.url, video(ARM_CIRCLES)), range(8)))
     accepted = [r.json()["id"] for r in responses if r.status_code == 202]
     with ThreadPoolExecutor(8) as pool:
-        bodies = [body for body, _, _ in pool.map(lambda job_id: follow(cluster.url, job_id), accepted)]
+        bodies = [found.body for found in pool.map(lambda job_id: follow(cluster.url, job_id), accepted)]
     succeeded = sum(body["status"] == "succeeded" for body in bodies)
     once = all(results_of(cluster.aws, job_id) == 1 for job_id in accepted)
     clean, objects = owned_objects_only(cluster.aws)
@@ -372,7 +443,8 @@ def main() -> int:
         try:
             for name, check in (
                 ("page flow (upload, progress, result, annotated video)", check_flow),
-                ("presigned upload flow", check_direct_flow),
+                ("presigned upload flow (the same, the video sent straight to S3)", check_direct_flow),
+                ("the web page in Chromium (presigned upload, result from S3, annotated video)", check_page),
                 ("8 concurrent submissions", check_concurrent),
                 ("kill -9 of the instance running a job", check_kill),
                 ("a job whose worker always dies", check_worker_lost),
