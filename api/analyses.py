@@ -230,6 +230,22 @@ def submit_analysis() -> Response:
 
 
 @bp.get("/analyses/<job_id>")
+@amend(
+    {
+        "responses": {
+            "200": {
+                "links": {
+                    "result": {
+                        "operationId": "get_analysis_result",
+                        "parameters": {"job_id": "$response.body#/id"},
+                        "description": "The result, streamed through the API (`result_url` may name "
+                        "a presigned S3 URL instead).",
+                    }
+                }
+            }
+        }
+    }
+)
 @spec.validate(
     resp=responses(AnalysisJob, HTTP_401=UNAUTHORIZED, HTTP_404=NOT_FOUND),
     tags=["analyses"],

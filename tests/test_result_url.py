@@ -3,8 +3,8 @@ result is inline in ``GET /analyses/{id}`` up to ``RESULT_INLINE_MAX_BYTES``
 and always at ``result_url``. A second, API-only server (``JOB_WORKER=0``)
 on the same job state with a limit of 1 000 bytes answers the same job with
 ``result: null``; its ``result_url`` (a presigned S3 URL on moto's server,
-``GET /analyses/{id}/result`` on the embedded backend) gives the very
-bytes the first server put inline."""
+``GET /analyses/{id}/result`` on the embedded backend or with
+``RESULTS_VIA_API=1``) gives the very bytes the first server put inline."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def shared_state(backend: str, endpoint: str, first: Path) -> dict[str, str]:
     return {"JOB_DIR": str(first / "jobs"), "UPLOAD_DIR": str(first / "uploads")}
 
 
-@pytest.mark.parametrize("backend", ["embedded", "aws"])
+@pytest.mark.parametrize(("backend", "via_api"), [("embedded", False), ("aws", False), ("aws", True)])
 def test_a_result_above_the_limit_is_fetched_from_result_url(
-    backend: str, model_path: Path, endpoint: str, tmp_path: Path, document: dict
+    backend: str, via_api: bool, model_path: Path, endpoint: str, tmp_path: Path, document: dict
 ) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -49,20 +49,20 @@ def test_a_result_above_the_limit_is_fetched_from_result_url(
     worker = Server({**state, "ANALYSIS_WORKERS": "1"}, tmp_path / "a")
     api_only = None
     try:
-        api_only = Server(
-            {**state, "JOB_WORKER": "0", "RESULT_INLINE_MAX_BYTES": str(SMALL_LIMIT)}, tmp_path / "b"
-        )
+        limits = {"JOB_WORKER": "0", "RESULT_INLINE_MAX_BYTES": str(SMALL_LIMIT)}
+        api_only = Server({**state, **limits, "RESULTS_VIA_API": "1" if via_api else ""}, tmp_path / "b")
         job_id = accepted(submit(worker.url, video(ARM_CIRCLES), params={"include": "frames"}))
         inline = poll(worker.url, job_id)
         assert inline["status"] == "succeeded", inline
         assert inline["result"]["total_frames"] == 53 and len(inline["result"]["frames"]) == 53
+        assert inline["result_url"] is not None  # every succeeded job has one, inline or not
 
         answer = http("get", f"{api_only.url}/analyses/{job_id}", timeout=10)
         assert_documented(document, "/analyses/{job_id}", "get", answer)
         linked = answer.json()
         assert linked["status"] == "succeeded" and linked["result"] is None
         url = linked["result_url"]["url"]
-        if backend == "aws":
+        if backend == "aws" and not via_api:
             assert url.startswith(state["AWS_ENDPOINT_URL"]) and "X-Amz-Signature=" in url
         else:
             assert url == f"/analyses/{job_id}/result"
