@@ -271,7 +271,9 @@ def get_analysis(job_id: str) -> Response:
     resp=responses(
         AnalysisResponse,
         HTTP_401=UNAUTHORIZED,
-        HTTP_404="`not_found`: no job under this id, or the job has no result (not `succeeded`).",
+        HTTP_404=NOT_FOUND,
+        HTTP_409="`no_result`: the job has no result: it is `queued`, `running`, `failed` or `canceled` "
+        "(its `status` says which).",
     ),
     tags=["analyses"],
     operation_id="get_analysis_result",
@@ -285,9 +287,10 @@ def get_result(job_id: str) -> Response:
     job's `result_url` names this path unless results live in S3 (then it is
     a presigned S3 URL, unless `RESULTS_VIA_API=1`).
     """
-    stream = result_stream(_found(job_id))
+    job = _found(job_id)
+    stream = result_stream(job)
     if stream is None:
-        raise ApiError(404, "not_found", "this job has no result (it has not succeeded)")
+        raise ApiError(409, "no_result", f"this job has no result: it is {job.status}")
     return Response(stream, mimetype="application/json")
 
 

@@ -76,6 +76,12 @@ def test_a_result_above_the_limit_is_fetched_from_result_url(
         assert streamed.content == fetched.content
         missing = http("get", f"{api_only.url}/analyses/{'A' * 32}/result", timeout=10)
         assert_error(missing, 404, "not_found")
+        canceled = accepted(submit(worker.url, video(ARM_CIRCLES)))
+        assert http("delete", f"{worker.url}/analyses/{canceled}", timeout=10).status_code == 204
+        none_yet = http("get", f"{api_only.url}/analyses/{canceled}/result", timeout=10)
+        assert_documented(document, "/analyses/{job_id}/result", "get", none_yet)
+        assert_error(none_yet, 409, "no_result")
+        assert "canceled" in none_yet.json()["error"]["message"]
     finally:
         worker.stop()
         if api_only is not None:
