@@ -81,7 +81,7 @@ def compare() -> Response:
                 400, "missing_file", f"send the {role} video as multipart/form-data field '{role}'"
             )
     config: Config = current_app.config["DANCEPOSE"]
-    fields = parse_fields(request.args, request.form, model=CompareOptions)
+    fields = parse_fields(request.args, request.form, model=CompareOptions, files=request.files)
     sample_fps = config.sample_fps if fields.sample_fps is None else fields.sample_fps
     include_frames = "frames" in {part.strip() for part in (fields.include or "").split(",")}
     board = current_app.extensions["dancepose.progress"]

@@ -26,7 +26,11 @@ def validation_message(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_fields(*sources: Mapping[str, str], model: type[Options] = AnalyzeOptions) -> Options:
+def parse_fields(
+    *sources: Mapping[str, str],
+    model: type[Options] = AnalyzeOptions,
+    files: Mapping[str, object] | None = None,
+) -> Options:
     """Validate the request's fields with ``model``: query parameters and
     form fields (``request.args``, ``request.form``), first to last by
     precedence; unknown names are ignored.
@@ -38,7 +42,10 @@ def parse_fields(*sources: Mapping[str, str], model: type[Options] = AnalyzeOpti
 
     A field given more than once in one source is refused too: which of
     the values counts would be a guess (``make fuzz`` sent a repeated
-    ``sample_fps`` whose first value was valid).
+    ``sample_fps`` whose first value was valid). So is an option sent as a
+    file part of the form (``files``, ``request.files``: a part with a
+    file name), which the form fields do not show and so was ignored
+    whatever it held (``make fuzz`` sent a ``progress_id`` so).
 
     Raises:
         ApiError: 400 ``bad_parameter`` naming each invalid field.
@@ -50,11 +57,12 @@ def parse_fields(*sources: Mapping[str, str], model: type[Options] = AnalyzeOpti
         for name in model.model_fields
         if len(source.getlist(name)) > 1
     ]
+    repeated += [name for name in model.model_fields if files is not None and name in files]
     if repeated:
         raise ApiError(
             400,
             "bad_parameter",
-            "; ".join(f"{name}: given more than once; send it once" for name in repeated),
+            "; ".join(f"{name}: give it once, as a form field or query parameter" for name in repeated),
         )
     given = [{name: source[name] for name in model.model_fields if name in source} for source in sources]
     merged: dict[str, str] = {}

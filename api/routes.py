@@ -112,7 +112,7 @@ def analyze() -> Response:
     """
     config: Config = current_app.config["DANCEPOSE"]
     job, _ = submit_upload()
-    progress_id = parse_fields(request.args, request.form).progress_id
+    progress_id = parse_fields(request.args, request.form, files=request.files).progress_id
     with current_app.extensions["dancepose.progress"].track(progress_id, None) as progress:
         finished = wait_for(job, progress, config.queue_wait_s)
     # Nobody else knows this job's id: its record and result go now.

@@ -102,7 +102,7 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
     if upload is None:
         raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
     config: Config = current_app.config["DANCEPOSE"]
-    fields = parse_fields(request.args, request.form)
+    fields = parse_fields(request.args, request.form, files=request.files)
     limits = config.video_limits
     spec = job_spec(fields, config, upload.filename or "")
     analysis_options(spec)  # an unknown pose or a bad definition fails now
