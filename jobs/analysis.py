@@ -1,10 +1,11 @@
-"""One job's work: the analysis its spec asks for, on a local copy of its
-upload, and the result JSON ``POST /analyze`` answers."""
+"""An analysis job's work: the analysis its spec asks for, on a local copy
+of its upload, the annotated video if asked, and the result JSON ``POST
+/analyze`` answers."""
 
 from __future__ import annotations
 
-import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,12 +14,9 @@ from analyzer import AnalysisOptions, AnalysisResult, LandmarkPool, analyze_vide
 from analyzer.errors import AnalysisCanceledError
 from analyzer.poses import get_detectors
 from analyzer.poses.definitions import parse_selection
-from analyzer.video import VideoLimits
+from analyzer.video import VideoLimits, frames_to_analyze, sniff
 from jobs.records import JobSpec
-
-
-class JobCanceled(Exception):
-    """The job was canceled while it ran: its work stops at once."""
+from jobs.work import JobCanceled, Output, Run, json_body
 
 
 def analysis_options(spec: JobSpec) -> AnalysisOptions:
@@ -51,8 +49,7 @@ def result_json(result: AnalysisResult, spec: JobSpec) -> bytes:
     """The result as ``POST /analyze`` answers it: ``frames`` only with
     ``include=frames``; serialized as Flask's ``jsonify`` does outside debug
     mode (compact separators, ASCII, a final newline, fields in order)."""
-    body = (result if spec.include_frames else replace(result, frames=None)).to_dict()
-    return (json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False) + "\n").encode()
+    return json_body((result if spec.include_frames else replace(result, frames=None)).to_dict())
 
 
 def run_analysis(
@@ -88,3 +85,34 @@ def run_analysis(
         )
     except AnalysisCanceledError:
         raise JobCanceled() from None
+
+
+def analyze_job(run: Run) -> Output:
+    """An analysis job's work: sniff its upload (a direct upload, ``POST
+    /uploads``, was never sniffed by the API), analyze it, render the
+    annotated video if asked.
+
+    Raises:
+        JobCanceled: the job was canceled.
+        AnalyzerError: as ``run_analysis`` and ``jobs.render.Renderer.render`` raise.
+    """
+    spec, path = run.job.spec, run.videos["video"]
+    assert isinstance(spec, JobSpec)
+    sniff(path)
+    total = run.job.frames_total
+    if total is None:
+        total = frames_to_analyze(path, spec.sample_fps)
+    run.progress("analyzing", 0, total, now=True)
+    result = run_analysis(
+        path,
+        spec,
+        run.pool,
+        canceled=run.canceled,
+        on_progress=lambda frames_done: run.progress("analyzing", frames_done, total),
+    )
+    stage = "rendering" if spec.annotate else "analyzing"
+    run.progress(stage, result.processed_frames, total, now=True)  # the last count
+    if not spec.annotate:
+        return Output(result_json(result, spec))
+    annotated_id, ttl = run.renderer.render(path, result, timeout_s=spec.timeout_s, canceled=run.canceled)
+    return Output(result_json(result, spec), annotated_id, time.time() + ttl)

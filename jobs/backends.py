@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from jobs.records import Job, JobSpec, JobStatus, Outcome
+from jobs.records import ComparisonSpec, Job, JobKind, JobSpec, JobStatus, Outcome
 
 
 class IdempotencyConflict(Exception):
@@ -62,9 +62,11 @@ class JobStore(Protocol):
     def get(self, job_id: str) -> Job | None:
         """The job, or ``None`` if unknown, or finished and past its ``expires_at``."""
 
-    def list_owned(self, owner: str, limit: int, before: tuple[float, str] | None) -> list[Job]:
-        """An owner's jobs, newest first, starting after the ``(created_at,
-        id)`` cursor ``before``; at most ``limit``."""
+    def list_owned(
+        self, owner: str, limit: int, before: tuple[float, str] | None, kind: JobKind = JobKind.ANALYSIS
+    ) -> list[Job]:
+        """An owner's jobs of one kind, newest first, starting after the
+        ``(created_at, id)`` cursor ``before``; at most ``limit``."""
 
     def start(self, job_id: str, attempt: int) -> Job | None:
         """Mark a live job ``running`` for attempt ``attempt``; ``None`` if it
@@ -120,7 +122,7 @@ class JobQueue(Protocol):
 
 
 class ObjectStore(Protocol):
-    """Files by key: uploads, results."""
+    """Files by key: uploads (a comparison's two under ``Job.upload_objects``), results."""
 
     def create(self) -> None:
         """Make the store ready (its directory or bucket exists)."""
@@ -160,7 +162,9 @@ class Backends:
     results: ObjectStore
 
 
-def new_job_record(job_id: str, spec: JobSpec, owner: str | None, now: float, ttl_s: float) -> Job:
+def new_job_record(
+    job_id: str, spec: JobSpec | ComparisonSpec, owner: str | None, now: float, ttl_s: float
+) -> Job:
     """A ``queued`` job created at ``now``, expiring ``ttl_s`` after it if it
     never finishes (a finished job expires ``ttl_s`` after it finishes)."""
     return Job(

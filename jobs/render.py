@@ -20,8 +20,8 @@ from pathlib import Path
 from analyzer import AnalysisResult
 from analyzer.errors import AnalysisTimeoutError, AnnotationError
 from analyzer.render import overlay_from_result
-from jobs.analysis import JobCanceled
 from jobs.annotated_store import AnnotatedStore
+from jobs.work import JobCanceled
 
 log = logging.getLogger("jobs.render")
 

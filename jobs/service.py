@@ -1,5 +1,6 @@
 """What the API asks of the job engine: submit, read, list and cancel
-jobs. It never runs an analysis (that is ``jobs.worker``'s)."""
+jobs of every kind. It never runs an analysis or a comparison (that is
+``jobs.worker``'s)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from jobs.annotated_store import AnnotatedStore
 from jobs.backends import Backends, new_job_record
-from jobs.records import Job, JobSpec, new_job_id
+from jobs.records import ComparisonSpec, Job, JobKind, JobSpec, new_job_id
 from jobs.settings import JobSettings
 from jobs.worker import delete_job_files
 
@@ -51,40 +52,53 @@ class JobService:
 
     def submit(
         self,
-        upload: Path,
-        spec: JobSpec,
+        upload: Path | dict[str, Path],
+        spec: JobSpec | ComparisonSpec,
         *,
         owner: str | None,
         idempotency_key: str | None = None,
         callback_url: str | None = None,
         frames_total: int | None = None,
     ) -> tuple[Job, bool]:
-        """Store an upload (moved from ``upload``) and queue its job.
+        """Store a job's upload(s) (moved from where they are) and queue it.
 
-        ``frames_total`` is the frames the analysis is expected to run on,
-        if known (the worker reads it from the video otherwise).
+        Args:
+            upload: an analysis's video; or a comparison's videos by role
+                (``reference``, ``performance``), as ``Job.upload_objects`` names them.
+            spec: what to do; its class is the job's kind.
+            owner, idempotency_key, callback_url: see ``JobStore.create``.
+            frames_total: the frames the work is expected to run on, if
+                known (the worker reads it from the videos otherwise).
 
         Returns:
             The job and ``True``; or, when ``idempotency_key`` names a job
-            already, that job and ``False`` (the upload is dropped).
+            already, that job and ``False`` (the uploads are dropped).
 
         Raises:
             IdempotencyConflict: the key names a job with other options.
+            ValueError: ``upload`` does not hold the videos the kind needs.
         """
         job = new_job_record(new_job_id(), spec, owner, time.time(), self.settings.ttl_s)
         job.upload_key, job.callback_url, job.frames_total = job.id, callback_url, frames_total
+        sources = upload if isinstance(upload, dict) else {"video": upload}
+        objects = job.upload_objects()
+        if set(sources) != set(objects):
+            raise ValueError(f"a {job.kind} job takes the videos {sorted(objects)}, not {sorted(sources)}")
         uploads = self.backends.uploads
-        uploads.put_file(job.upload_key, upload)
         try:
+            for role, key in objects.items():
+                uploads.put_file(key, sources[role])
             stored, created = self.backends.store.create(job, idempotency_key)
             if created:
                 self.backends.queue.send(job.id)
         except BaseException:
-            uploads.delete(job.upload_key)
+            for key in objects.values():
+                uploads.delete(key)
             self.backends.store.delete(job.id)
             raise
         if not created:
-            uploads.delete(job.upload_key)
+            for key in objects.values():
+                uploads.delete(key)
         return stored, created
 
     def submit_stored(
@@ -115,9 +129,11 @@ class JobService:
             self.backends.uploads.delete(upload_key)
         return stored, created
 
-    def get(self, job_id: str) -> Job | None:
-        """The job, or ``None`` if unknown or expired."""
-        return self.backends.store.get(job_id)
+    def get(self, job_id: str, kind: JobKind | None = None) -> Job | None:
+        """The job, or ``None`` if unknown, expired, or not of ``kind``
+        (``None``: any): an analysis's id reads no comparison, and back."""
+        job = self.backends.store.get(job_id)
+        return None if job is None or (kind is not None and job.kind != kind) else job
 
     def result(self, job: Job) -> bytes | None:
         """A succeeded job's result JSON, as stored."""
@@ -127,15 +143,17 @@ class JobService:
         """Bytes of a succeeded job's stored result JSON (``None``: no result)."""
         return None if job.result_key is None else self.backends.results.size(job.result_key)
 
-    def list_owned(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
-        """An owner's jobs, newest first, and the cursor of the next page
-        (``None`` on the last).
+    def list_owned(
+        self, owner: str, limit: int, cursor: str | None, kind: JobKind = JobKind.ANALYSIS
+    ) -> tuple[list[Job], str | None]:
+        """An owner's jobs of one kind, newest first, and the cursor of the
+        next page (``None`` on the last).
 
         Raises:
             BadCursor: ``cursor`` is not one of ``encode_cursor``.
         """
         before = None if cursor is None else decode_cursor(cursor)
-        found = self.backends.store.list_owned(owner, limit + 1, before)
+        found = self.backends.store.list_owned(owner, limit + 1, before, kind)
         page = found[:limit]
         return page, encode_cursor(page[-1]) if len(found) > limit else None
 
@@ -147,15 +165,18 @@ class JobService:
             self.backends.results.delete(job.result_key)
         self.backends.store.delete(job.id)
 
-    def cancel(self, job_id: str) -> bool:
+    def cancel(self, job_id: str, kind: JobKind | None = None) -> bool:
         """Cancel a live job (its worker stops within a second) or delete a
-        finished one; either way its upload, result and annotated video are
+        finished one; either way its uploads, result and annotated video are
         deleted now. A canceled job stays readable (``canceled``) until it
         expires; a finished one is gone.
 
         Returns:
-            ``False`` if the job is unknown or expired.
+            ``False`` if the job is unknown, expired, or not of ``kind``
+            (``None``: any).
         """
+        if kind is not None and self.get(job_id, kind) is None:
+            return False
         before = self.backends.store.cancel(job_id, self.settings.ttl_s)
         if before is None:
             return False

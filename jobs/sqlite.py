@@ -9,6 +9,11 @@ https://www.sqlite.org/wal.html, "Performance Considerations"). Every
 write that depends on what is stored runs in a ``BEGIN IMMEDIATE``
 transaction, which takes the database's write lock first, so two
 processes cannot both see a job live and both finish it.
+
+Migration: a database made before jobs had kinds has no ``kind`` column;
+the first connection adds it (``ALTER TABLE``, default ``analysis``: every
+job of that time was one) in a ``BEGIN IMMEDIATE`` transaction, so that
+two processes starting at once do not both add it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from jobs.backends import IdempotencyConflict, Lease
-from jobs.records import FINAL, LIVE, Job, JobSpec, JobStatus, Outcome
+from jobs.records import FINAL, LIVE, Job, JobKind, JobStatus, Outcome, spec_from_json
 
 #: How long an Idempotency-Key names its job, in s (the issue's 24 h).
 IDEMPOTENCY_S = 24 * 3600.0
@@ -50,7 +55,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     annotated_expires_at REAL,
     callback_url TEXT,
     webhook TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    kind TEXT NOT NULL DEFAULT 'analysis'
 );
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
@@ -75,7 +81,7 @@ CREATE INDEX IF NOT EXISTS queue_by_visibility ON queue (visible_at, sent_at);
 _COLUMNS = (
     "id, status, spec, owner, created_at, updated_at, expires_at, stage, frames_done, frames_total, "
     "error_code, error_message, upload_key, result_key, annotated_id, annotated_expires_at, "
-    "callback_url, webhook, attempts"
+    "callback_url, webhook, attempts, kind"
 )
 _LIVE = tuple(str(status) for status in LIVE)
 #: A job is visible while live, and once finished until it expires.
@@ -85,8 +91,22 @@ _VISIBLE = f"(status IN {_LIVE} OR expires_at > ?)"
 def _job(row: sqlite3.Row) -> Job:
     values = dict(row)
     values["status"] = JobStatus(values["status"])
-    values["spec"] = JobSpec.from_json(values["spec"])
+    values["spec"] = spec_from_json(values.pop("kind"), values["spec"])
     return Job(**values)
+
+
+def _add_kind(connection: sqlite3.Connection) -> None:
+    """Give a database made before jobs had kinds its ``kind`` column
+    (see the module's docstring)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row["name"] for row in connection.execute("PRAGMA table_info(jobs)")}
+        if "kind" not in columns:
+            connection.execute("ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analysis'")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 class SQLiteDatabase:
@@ -113,6 +133,7 @@ class SQLiteDatabase:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.executescript(SCHEMA)
+            _add_kind(connection)
             self._connection, self._pid = connection, os.getpid()
         return self._connection
 
@@ -174,7 +195,7 @@ class SQLiteJobStore:
                     (owner, idempotency_key, job.id, options, job.created_at),
                 )
             db.execute(
-                f"INSERT INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+                f"INSERT INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 20)})",
                 (
                     job.id,
                     str(job.status),
@@ -195,6 +216,7 @@ class SQLiteJobStore:
                     job.callback_url,
                     job.webhook,
                     job.attempts,
+                    str(job.kind),
                 ),
             )
         return job, True
@@ -206,14 +228,16 @@ class SQLiteJobStore:
             ).fetchone()
         return None if row is None else _job(row)
 
-    def list_owned(self, owner: str, limit: int, before: tuple[float, str] | None) -> list[Job]:
+    def list_owned(
+        self, owner: str, limit: int, before: tuple[float, str] | None, kind: JobKind = JobKind.ANALYSIS
+    ) -> list[Job]:
         after = "AND (created_at < ? OR (created_at = ? AND id < ?)) " if before else ""
         cursor = (before[0], before[0], before[1]) if before else ()
         with self.db.read() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE owner = ? AND {_VISIBLE} {after}"
+                f"SELECT {_COLUMNS} FROM jobs WHERE owner = ? AND kind = ? AND {_VISIBLE} {after}"
                 "ORDER BY created_at DESC, id DESC LIMIT ?",
-                (owner, time.time(), *cursor, limit),
+                (owner, str(kind), time.time(), *cursor, limit),
             ).fetchall()
         return [_job(row) for row in rows]
 

@@ -1,5 +1,6 @@
 """Webhooks: when a job with a ``callback_url`` ends, POST
-``{"id", "status", "event": "analysis.finished"}`` to it, signed.
+``{"id", "status", "event"}`` to it, signed; ``event`` is
+``analysis.finished`` or ``comparison.finished``, as the job's kind.
 
 Signature: ``X-Dancepose-Signature`` is the hex HMAC-SHA256 of
 ``"{timestamp}.{body}"`` keyed with ``WEBHOOK_SECRET``, where
@@ -41,8 +42,8 @@ log = logging.getLogger("jobs.webhooks")
 
 #: Longest wait between two attempts, in s.
 MAX_BACKOFF_S = 300.0
-#: The event a webhook reports.
-EVENT = "analysis.finished"
+#: The event a webhook reports, ``<kind>.finished``.
+EVENT = "{kind}.finished"
 
 
 class CallbackRefused(ValueError):
@@ -84,9 +85,10 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def payload(job_id: str, status: str) -> bytes:
-    """The webhook's body."""
-    return json.dumps({"id": job_id, "status": status, "event": EVENT}, separators=(",", ":")).encode()
+def payload(job_id: str, status: str, kind: str = "analysis") -> bytes:
+    """The webhook's body; ``kind`` is the job's (``jobs.records.JobKind``)."""
+    body = {"id": job_id, "status": status, "event": EVENT.format(kind=kind)}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 class RetryableResponse(Exception):

@@ -1,15 +1,19 @@
 """The job worker: takes jobs from the queue and runs them on its
 ``LandmarkPool``, ``JOB_CONCURRENCY`` at a time (``python -m jobs`` runs it).
 
+- Kinds: the job's work is looked up by its kind in ``WORK`` (an analysis:
+  ``jobs.analysis.analyze_job``; a comparison: ``jobs.comparison.compare_job``);
+  everything else below is the same for every kind.
+
 - Leases: a received job is hidden from other workers for ``JOB_LEASE_S``;
   a heartbeat thread extends the lease every third of it while the job runs,
   so a worker that dies (kill -9, a lost machine) stops extending and the
   job is received again. The receive that is past ``JOB_MAX_ATTEMPTS``
   fails the job with ``worker_lost``.
 - Cancellation: the heartbeat also reads each running job's status four
-  times a second; a job canceled (``DELETE /analyses/{id}``) or deleted has
-  its landmark processes killed within half a second
-  (``jobs.analysis.run_analysis``).
+  times a second; a job canceled (``DELETE /analyses/{id}``,
+  ``DELETE /comparisons/{id}``) or deleted has its landmark processes killed
+  within half a second (``LandmarkPool.run``'s ``cancel``).
 - Progress is written at most once a second per job.
 - Exactly once: a job is finished by a conditional update
   (``JobStore.finish``); a run that loses (canceled meanwhile, or another
@@ -27,18 +31,20 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from analyzer import LandmarkPool
 from analyzer.errors import AnalyzerError
-from analyzer.video import frames_to_analyze, sniff
-from jobs.analysis import JobCanceled, result_json, run_analysis
+from jobs.analysis import analyze_job
 from jobs.annotated_store import AnnotatedStore
 from jobs.backends import Backends, Lease
-from jobs.records import WORKER_LOST, Job, JobStatus, Outcome
+from jobs.comparison import compare_job
+from jobs.records import WORKER_LOST, Job, JobKind, JobStatus, Outcome
 from jobs.render import Renderer
 from jobs.settings import JobSettings
 from jobs.webhooks import deliver, payload
+from jobs.work import JobCanceled, Output, Run
 
 log = logging.getLogger("jobs.worker")
 
@@ -49,8 +55,11 @@ POLL_S = 0.05
 HEARTBEAT_S = 0.25
 #: How often expired jobs are swept, in s.
 SWEEP_S = 1.0
-#: Least time between two progress writes of one job, in s.
-PROGRESS_EVERY_S = 1.0
+#: The work of each kind of job (``jobs.work``: given a ``Run``, it returns an ``Output``).
+WORK: dict[JobKind, Callable[[Run], Output]] = {
+    JobKind.ANALYSIS: analyze_job,
+    JobKind.COMPARISON: compare_job,
+}
 
 
 @dataclass
@@ -165,7 +174,7 @@ class JobWorker:
             outcome = Outcome(
                 JobStatus.FAILED,
                 error_code=WORKER_LOST,
-                error_message=f"the worker running this analysis stopped {lease.receives - 1} times",
+                error_message=f"the worker running this job stopped {lease.receives - 1} times",
             )
             if job is not None:
                 self._drop_upload(job)
@@ -211,54 +220,41 @@ class JobWorker:
         self.backends.queue.delete(lease)
 
     def _work(self, job: Job, canceled: threading.Event) -> Outcome | None:
-        """Analyze (and render); ``None`` if the job was canceled."""
-        spec, store = job.spec, self.backends.store
-        result_key = annotated_id = None
+        """Run the job's work (``WORK``, by kind) on local copies of its
+        uploads and store its result; ``None`` if the job was canceled."""
+        result_key = output = None
         try:
-            if job.upload_key is None:
-                raise AnalyzerError("the upload of this analysis is gone")
-            with self.backends.uploads.local_copy(job.upload_key) as path:
-                sniff(path)  # a direct upload (POST /uploads) was never sniffed by the API
-                total = job.frames_total
-                if total is None:
-                    total = frames_to_analyze(path, spec.sample_fps)
-                store.progress(job.id, "analyzing", 0, total)
-                last = [0.0]
-
-                def report(frames_done: int) -> None:
-                    if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
-                        last[0] = time.monotonic()
-                        store.progress(job.id, "analyzing", frames_done, total)
-
-                result = run_analysis(path, spec, self.pool, canceled=canceled, on_progress=report)
-                stage = "rendering" if spec.annotate else "analyzing"
-                store.progress(job.id, stage, result.processed_frames, total)  # the last count
-                annotated_expires_at = None
-                if spec.annotate:
-                    annotated_id, ttl = self.renderer.render(
-                        path, result, timeout_s=spec.timeout_s, canceled=canceled
-                    )
-                    annotated_expires_at = time.time() + ttl
+            objects = job.upload_objects()
+            if not objects:
+                raise AnalyzerError(f"the upload of this {job.kind} is gone")
+            with ExitStack() as stack:
+                videos = {
+                    role: stack.enter_context(self.backends.uploads.local_copy(key))
+                    for role, key in objects.items()
+                }
+                run = Run(job, videos, self.pool, self.renderer, canceled, self.backends.store)
+                output = WORK[job.kind](run)
             result_key = f"{job.id}.{secrets.token_hex(4)}.json"
-            self.backends.results.put_bytes(result_key, result_json(result, spec))
-            return Outcome(JobStatus.SUCCEEDED, result_key, annotated_id, annotated_expires_at)
+            self.backends.results.put_bytes(result_key, output.result)
+            return Outcome(JobStatus.SUCCEEDED, result_key, output.annotated_id, output.annotated_expires_at)
         except JobCanceled:
             log.info("job %s canceled while running", job.id)
-            self._drop_outputs(result_key, annotated_id)
+            self._drop_outputs(result_key, output and output.annotated_id)
             return None
         except AnalyzerError as exc:
             code = "internal" if type(exc) is AnalyzerError else exc.code
             return Outcome(JobStatus.FAILED, error_code=code, error_message=str(exc))
         except Exception:
             log.exception("job %s failed unexpectedly", job.id)
-            self._drop_outputs(result_key, annotated_id)
+            self._drop_outputs(result_key, output and output.annotated_id)
             return Outcome(JobStatus.FAILED, error_code="internal", error_message="internal server error")
 
     # ------------------------------------------------------------------ files, expiry, webhooks
 
     def _drop_upload(self, job: Job) -> None:
         if job.upload_key is not None:
-            self.backends.uploads.delete(job.upload_key)
+            for key in job.upload_objects().values():
+                self.backends.uploads.delete(key)
             self.backends.store.forget_upload(job.id)
 
     def _drop_outputs(self, result_key: str | None, annotated_id: str | None) -> None:
@@ -304,7 +300,7 @@ class JobWorker:
         try:
             delivered = deliver(
                 job.callback_url or "",
-                payload(job.id, str(job.status)),
+                payload(job.id, str(job.status), job.kind),
                 secret=settings.webhook_secret,
                 allow_http=settings.webhook_allow_http,
                 allow_private=settings.webhook_allow_private,
@@ -321,9 +317,9 @@ class JobWorker:
 
 
 def delete_job_files(backends: Backends, annotated: AnnotatedStore, job: Job) -> None:
-    """Delete a job's upload, result and annotated video (those it has)."""
-    if job.upload_key is not None:
-        backends.uploads.delete(job.upload_key)
+    """Delete a job's upload(s), result and annotated video (those it has)."""
+    for key in job.upload_objects().values():
+        backends.uploads.delete(key)
     if job.result_key is not None:
         backends.results.delete(job.result_key)
     if job.annotated_id is not None:

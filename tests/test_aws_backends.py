@@ -19,7 +19,7 @@ from jobs.aws.dynamodb import DynamoDBJobStore
 from jobs.aws.s3 import S3ObjectStore
 from jobs.aws.sqs import DeadLetter, SQSJobQueue
 from jobs.backends import Backends, IdempotencyConflict, new_job_record
-from jobs.records import WORKER_LOST, JobSpec, JobStatus, Outcome, new_job_id
+from jobs.records import WORKER_LOST, ComparisonSpec, JobKind, JobSpec, JobStatus, Outcome, new_job_id
 from jobs.settings import JobSettings
 from jobs.worker import JobWorker
 from tests.moto_aws import AwsResources, create_resources, moto_server
@@ -60,7 +60,9 @@ def queue(backends: Backends) -> SQSJobQueue:
     return backends.queue
 
 
-def make(store, spec: JobSpec | None = None, owner: str | None = None, key: str | None = None):
+def make(
+    store, spec: JobSpec | ComparisonSpec | None = None, owner: str | None = None, key: str | None = None
+):
     job = new_job_record(new_job_id(), spec or JobSpec(), owner, time.time(), TTL_S)
     return store.create(job, key)
 
@@ -212,6 +214,30 @@ def test_listing_is_per_owner_newest_first_and_paginated(store: DynamoDBJobStore
     assert [job.id for job in rest] == [job.id for job in reversed(mine[:3])]
 
 
+def test_a_comparison_is_stored_and_read_as_one(store: DynamoDBJobStore, aws: AwsResources) -> None:
+    spec = ComparisonSpec(include_frames=True, sample_fps=10.0, performance_filename="student.mp4")
+    job, _ = make(store, spec, owner="me")
+    found = store.get(job.id)
+    assert found.kind == JobKind.COMPARISON and found.spec == spec
+    analysis, _ = make(store, owner="me")
+    assert [one.id for one in store.list_owned("me", 10, None)] == [analysis.id]
+    assert [one.id for one in store.list_owned("me", 10, None, JobKind.COMPARISON)] == [job.id]
+    make(store, JobSpec(), owner="someone", key="k")
+    with pytest.raises(IdempotencyConflict):  # one key, one kind
+        make(store, ComparisonSpec(), owner="someone", key="k")
+    # An item written before jobs had kinds (no ``kind`` attribute) is an analysis.
+    dynamodb = aws.client("dynamodb")
+    dynamodb.update_item(
+        TableName=aws.table, Key={"pk": {"S": f"job#{analysis.id}"}}, UpdateExpression="REMOVE kind"
+    )
+    assert (
+        "kind" not in dynamodb.get_item(TableName=aws.table, Key={"pk": {"S": f"job#{analysis.id}"}})["Item"]
+    )
+    old = store.get(analysis.id)
+    assert old.kind == JobKind.ANALYSIS and old.spec == JobSpec()
+    assert [one.id for one in store.list_owned("me", 10, None)] == [analysis.id]
+
+
 def test_a_pending_webhook_goes_to_one_worker(store: DynamoDBJobStore, aws: AwsResources) -> None:
     job = new_job_record(new_job_id(), JobSpec(), None, time.time(), TTL_S)
     job.callback_url = "https://example.com/hook"
@@ -297,6 +323,27 @@ def test_dead_letter_fails_its_job_with_worker_lost(
     attributes = aws.client("sqs").get_queue_attributes(QueueUrl=aws.dlq_url, AttributeNames=["All"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # kept for inspection
     assert queue.receive(lease_s=1) is None
+
+
+def test_a_comparisons_dead_letter_deletes_both_videos(
+    backends: Backends, store: DynamoDBJobStore, queue: SQSJobQueue, tmp_path: Path
+) -> None:
+    """The worker_lost path is the same for a comparison, and drops both
+    of its uploads from S3."""
+    job = new_job_record(new_job_id(), ComparisonSpec(), None, time.time(), TTL_S)
+    job.upload_key = job.id
+    for role, key in job.upload_objects().items():
+        upload = tmp_path / role
+        upload.write_bytes(b"not analyzed")
+        backends.uploads.put_file(key, upload)
+    store.create(job, None)
+    assert sorted(backends.uploads.keys()) == [f"{job.id}.performance", f"{job.id}.reference"]
+    annotated = AnnotatedStore(tmp_path / "annotated", ttl_s=60, max_files=5, max_bytes=10**6)
+    worker = JobWorker(backends, JobSettings(), LandmarkPool(1), annotated)  # the pool is never started
+    worker.run_job(DeadLetter(job.id, "receipt", MAX_ATTEMPTS + 1))
+    found = store.get(job.id)
+    assert found.status == JobStatus.FAILED and found.error_code == WORKER_LOST
+    assert list(backends.uploads.keys()) == []
 
 
 def test_s3_object_store(backends: Backends, aws: AwsResources, tmp_path: Path) -> None:

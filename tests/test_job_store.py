@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from jobs.backends import IdempotencyConflict, new_job_record
-from jobs.records import JOB_ID_PATTERN, JobSpec, JobStatus, Outcome, new_job_id
-from jobs.sqlite import SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
+from jobs.annotated_store import AnnotatedStore
+from jobs.backends import Backends, IdempotencyConflict, new_job_record
+from jobs.objects import LocalObjectStore
+from jobs.records import JOB_ID_PATTERN, ComparisonSpec, JobKind, JobSpec, JobStatus, Outcome, new_job_id
+from jobs.service import JobService
+from jobs.settings import JobSettings
+from jobs.sqlite import SCHEMA, SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
 
 TTL_S = 3600.0
 
@@ -34,7 +38,10 @@ def queue(database: SQLiteDatabase) -> SQLiteJobQueue:
 
 
 def make(
-    store: SQLiteJobStore, spec: JobSpec | None = None, owner: str | None = None, key: str | None = None
+    store: SQLiteJobStore,
+    spec: JobSpec | ComparisonSpec | None = None,
+    owner: str | None = None,
+    key: str | None = None,
 ):
     job = new_job_record(new_job_id(), spec or JobSpec(), owner, time.time(), TTL_S)
     return store.create(job, key)
@@ -120,6 +127,77 @@ def test_listing_is_per_owner_newest_first_and_paginated(store: SQLiteJobStore) 
     assert [job.id for job in page] == [mine[4].id, mine[3].id]
     rest = store.list_owned("me", 10, (page[-1].created_at, page[-1].id))
     assert [job.id for job in rest] == [job.id for job in reversed(mine[:3])]
+
+
+def test_a_comparison_is_stored_and_read_as_one(store: SQLiteJobStore) -> None:
+    spec = ComparisonSpec(include_frames=True, sample_fps=10.0, reference_filename="teacher.mp4")
+    job, _ = make(store, spec, owner="me")
+    found = store.get(job.id)
+    assert found.kind == JobKind.COMPARISON and found.spec == spec
+    assert make(store, owner="me")[0].kind == JobKind.ANALYSIS
+    # Each kind is listed on its own.
+    assert [one.kind for one in store.list_owned("me", 10, None)] == [JobKind.ANALYSIS]
+    assert [one.id for one in store.list_owned("me", 10, None, JobKind.COMPARISON)] == [job.id]
+    # A comparison's two videos, named from its upload key.
+    found.upload_key = "k"
+    assert found.upload_objects() == {"reference": "k.reference", "performance": "k.performance"}
+
+
+def test_one_idempotency_key_names_one_kind(store: SQLiteJobStore) -> None:
+    first, _ = make(store, ComparisonSpec(), owner="o", key="k")
+    again, created = make(store, ComparisonSpec(reference_filename="other.mp4"), owner="o", key="k")
+    assert not created and again.id == first.id
+    with pytest.raises(IdempotencyConflict):
+        make(store, JobSpec(), owner="o", key="k")
+    with pytest.raises(IdempotencyConflict):
+        make(store, ComparisonSpec(sample_fps=5.0), owner="o", key="k")
+
+
+def test_a_database_from_before_kinds_is_migrated(database: SQLiteDatabase) -> None:
+    """A database whose ``jobs`` table has no ``kind`` column (as every
+    database had before comparisons were jobs): its jobs read as analyses,
+    and comparisons can be stored beside them."""
+    old_schema = SCHEMA.replace(",\n    kind TEXT NOT NULL DEFAULT 'analysis'", "")
+    assert "kind" not in old_schema
+    database.path.parent.mkdir(parents=True)
+    with sqlite3.connect(database.path) as old:
+        old.executescript(old_schema)
+        old.execute(
+            "INSERT INTO jobs (id, status, spec, created_at, updated_at, expires_at, stage) "
+            "VALUES (?, 'queued', ?, 1.0, 1.0, ?, 'queued')",
+            ("A" * 32, JobSpec(poses="t_pose").to_json(), time.time() + TTL_S),
+        )
+    store = SQLiteJobStore(database)
+    old_job = store.get("A" * 32)
+    assert (
+        old_job is not None and old_job.kind == JobKind.ANALYSIS and old_job.spec == JobSpec(poses="t_pose")
+    )
+    comparison, _ = make(store, ComparisonSpec())
+    assert store.get(comparison.id).kind == JobKind.COMPARISON
+    # Another process opening the migrated database migrates nothing twice.
+    assert SQLiteJobStore(SQLiteDatabase(database.path)).get("A" * 32) == old_job
+
+
+def test_the_service_stores_a_comparisons_two_videos_and_keeps_kinds_apart(tmp_path: Path) -> None:
+    database = SQLiteDatabase(tmp_path / "jobs.sqlite3")
+    uploads = LocalObjectStore(tmp_path / "uploads", prefix="dancepose-job-")
+    uploads.create()
+    backends = Backends(SQLiteJobStore(database), SQLiteJobQueue(database), uploads, uploads)
+    annotated = AnnotatedStore(tmp_path / "annotated", ttl_s=60, max_files=5, max_bytes=10**6)
+    service = JobService(backends, JobSettings(), annotated)
+    videos = {role: tmp_path / role for role in ("reference", "performance")}
+    for path in videos.values():
+        path.write_bytes(b"video")
+    with pytest.raises(ValueError, match="reference"):
+        service.submit(tmp_path / "reference", ComparisonSpec(), owner=None)
+    job, created = service.submit(videos, ComparisonSpec(), owner=None, frames_total=20)
+    assert created and not any(path.exists() for path in videos.values())
+    assert sorted(uploads.keys()) == [f"{job.id}.performance", f"{job.id}.reference"]
+    assert backends.queue.receive(lease_s=5).job_id == job.id
+    assert service.get(job.id, JobKind.ANALYSIS) is None and not service.cancel(job.id, JobKind.ANALYSIS)
+    assert service.get(job.id, JobKind.COMPARISON).frames_total == 20
+    assert service.cancel(job.id, JobKind.COMPARISON)
+    assert list(uploads.keys()) == [] and service.get(job.id).status == JobStatus.CANCELED
 
 
 def test_queue_lease_receipt_and_receive_count(queue: SQLiteJobQueue) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,9 +55,11 @@ def landmarks_of(
     wait_s: float | None,
     limits: VideoLimits | None,
     on_progress: Callable[[int], None] | None,
+    cancel: threading.Event | None = None,
 ) -> LandmarkRun:
     """The landmarks of one of the two videos, run on the pool as an analysis
-    runs (``analyzer.pipeline``: split over the workers).
+    runs (``analyzer.pipeline``: split over the workers; ``cancel``: see
+    ``LandmarkPool.run``).
 
     Raises:
         The analysis's errors (see ``analyzer.pipeline.analyze_video``), of
@@ -66,7 +69,9 @@ def landmarks_of(
     try:
         sniff(path)
         tasks = plan_tasks(path, pool.size, sample_fps, limits)
-        return run_tasks(pool, tasks, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress)
+        return run_tasks(
+            pool, tasks, timeout_s=timeout_s, wait_s=wait_s, on_progress=on_progress, cancel=cancel
+        )
     except AnalyzerError as exc:
         raise type(exc)(f"{role} video: {exc}") from None
 
@@ -83,6 +88,7 @@ def compare_videos(
     wait_s: float | None = None,
     limits: VideoLimits | None = None,
     on_progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> ComparisonResult:
     """Compare the performance video with the reference video.
 
@@ -102,13 +108,15 @@ def compare_videos(
         wait_s: how long to wait for a free worker, in seconds.
         limits: largest video accepted, for each.
         on_progress: called with the frames of both videos analyzed so far.
+        cancel: when set, the landmark processes running the comparison are
+            killed within 0.1 s and ``AnalysisCanceledError`` is raised.
 
     Raises:
         InsufficientPoseError: a video has too little pose; names which.
         NotAVideoError, UndecodableVideoError, VideoTooLargeError,
         PoolBusyError, AnalysisTimeoutError, WorkerCrashedError,
-        ModelUnavailableError: as ``analyze_video``, the message naming the
-            video.
+        ModelUnavailableError, AnalysisCanceledError: as ``analyze_video``,
+            the message naming the video.
     """
     started = time.perf_counter()
     paths = (reference, performance)
@@ -131,6 +139,7 @@ def compare_videos(
                 wait_s=wait_s,
                 limits=limits,
                 on_progress=progress,
+                cancel=cancel,
             )
         )
         check_coverage(sequence_of(runs[-1]), role, names[len(runs) - 1])

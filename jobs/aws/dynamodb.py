@@ -3,7 +3,8 @@
 Items, keyed by the string ``pk``:
 
 - ``job#<id>``: a job record (``jobs.records.Job``'s fields; ``spec`` as
-  JSON), plus the attributes of three sparse indexes: ``owner`` and
+  JSON; ``kind``, absent from records written before jobs had kinds, which
+  are analyses), plus the attributes of three sparse indexes: ``owner`` and
   ``created_key`` (``by_owner``: listing), ``expiry_part`` and
   ``expires_at`` (``by_expiry``: finished jobs, for the sweep),
   ``webhook_due`` (``webhooks``: finished jobs whose webhook is pending).
@@ -30,7 +31,7 @@ from botocore.exceptions import ClientError
 
 from jobs.aws.clients import client, error_code
 from jobs.backends import IdempotencyConflict
-from jobs.records import FINAL, LIVE, Job, JobSpec, JobStatus, Outcome
+from jobs.records import FINAL, LIVE, Job, JobKind, JobStatus, Outcome, spec_from_json
 
 #: How long an Idempotency-Key names its job, in s (the issue's 24 h).
 IDEMPOTENCY_S = 24 * 3600.0
@@ -66,7 +67,7 @@ def _from_item(item: dict[str, Any]) -> Job:
     if fields["frames_total"] is not None:
         fields["frames_total"] = int(fields["frames_total"])
     fields["status"] = JobStatus(fields["status"])
-    fields["spec"] = JobSpec.from_json(fields["spec"])
+    fields["spec"] = spec_from_json(values.get("kind"), fields["spec"])
     fields["stage"] = fields["stage"] or "queued"
     return Job(**fields)
 
@@ -145,6 +146,7 @@ class DynamoDBJobStore:
         values = {name: getattr(job, name) for name in _FIELDS}
         values["spec"] = job.spec.to_json()
         values["status"] = str(job.status)
+        values["kind"] = str(job.kind)
         item = {**self._pk(job.id), **_to_item(values)}
         if job.owner is not None:
             item["created_key"] = {"S": _created_key(job.created_at, job.id)}
@@ -209,7 +211,11 @@ class DynamoDBJobStore:
         job = self._read(job_id)
         return job if job is not None and _visible(job, time.time()) else None
 
-    def list_owned(self, owner: str, limit: int, before: tuple[float, str] | None) -> list[Job]:
+    def list_owned(
+        self, owner: str, limit: int, before: tuple[float, str] | None, kind: JobKind = JobKind.ANALYSIS
+    ) -> list[Job]:
+        """See ``jobs.backends.JobStore.list_owned``: the ``by_owner`` index,
+        the other kinds filtered out as the pages are read."""
         condition = "#owner = :owner"
         values: dict[str, Any] = {":owner": {"S": owner}}
         if before is not None:
@@ -227,7 +233,7 @@ class DynamoDBJobStore:
         for page in pages:
             for item in page.get("Items", []):
                 job = _from_item(item)
-                if _visible(job, now):
+                if job.kind == kind and _visible(job, now):
                     found.append(job)
                     if len(found) == limit:
                         return found
