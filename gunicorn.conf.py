@@ -1,7 +1,7 @@
 """Gunicorn settings for dancepose (``gunicorn -c gunicorn.conf.py server:app``).
 
 One gevent worker process serves every connection and never analyzes: each
-analysis is a job, run by the job worker process (``python -m jobs``) that
+analysis and each comparison is a job, run by the job worker process (``python -m jobs``) that
 the master starts beside it, on its ``LandmarkPool`` processes (one per
 core). So ``make run`` serves the API and runs the jobs, in separate
 processes that a deployment can also run as separate services.
@@ -79,9 +79,3 @@ def on_exit(server):
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
-
-
-def worker_exit(server, worker):
-    """Stop the idle landmark workers of ``POST /compare`` when the gunicorn
-    worker exits."""
-    worker.wsgi.extensions["dancepose.pool"].close()

@@ -6,8 +6,9 @@ jobs (``jobs/``) that a separate worker process runs on its landmark
 processes (gunicorn starts one beside this app, see ``gunicorn.conf.py``);
 this process only streams uploads to disk, queues jobs, waits
 (cooperatively under gevent) and answers stored JSON, so ``/health`` keeps
-answering during analyses. (``POST /compare`` is the exception still: it
-runs on a ``LandmarkPool`` of this process.) The HTTP pieces live in ``api/``.
+answering during analyses. Comparisons are jobs too (``POST /compare``
+waits for one), so this process has no ``LandmarkPool`` and never loads
+the landmarker. The HTTP pieces live in ``api/``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,20 @@ from typing import Any
 
 from flask import Flask
 
-from analyzer import LandmarkPool
-from api import admission, analyses, annotated, compare, direct, logs, openapi, poses, progress, security, web
+from api import (
+    admission,
+    analyses,
+    annotated,
+    compare,
+    comparisons,
+    direct,
+    logs,
+    openapi,
+    poses,
+    progress,
+    security,
+    web,
+)
 from api.config import Config
 from api.errors import register_errors
 from api.finite_json import FiniteJSONProvider
@@ -46,15 +59,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     annotated_store = config.jobs.annotated_store()
     app.extensions["dancepose.annotated"] = annotated_store
     app.extensions["dancepose.jobs"] = JobService(config.jobs.backends(), config.jobs, annotated_store)
-    # POST /compare is not a job yet: it still runs its two videos on a pool
-    # in this process, whose workers start on its first use.
-    app.extensions["dancepose.pool"] = LandmarkPool(config.jobs.workers)
     app.register_blueprint(bp)
     app.extensions["dancepose.progress"] = progress.ProgressBoard()
     for blueprint in (progress.bp, annotated.bp, analyses.bp, direct.bp, openapi.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(poses.bp)
     app.register_blueprint(compare.bp)
+    app.register_blueprint(comparisons.bp)
     register_errors(app)
     return app
 

@@ -12,11 +12,12 @@ from flask import Flask, g, request
 from api.config import Config
 from api.errors import ApiError
 
-#: Requests that run an analysis while they wait, as (method, path). A
-#: comparison counts as one: its two videos run on the pool one after the other.
+#: Requests that wait for their job (an analysis, or a comparison, which
+#: counts as one: its two videos run on the pool one after the other), as
+#: (method, path).
 ANALYSES = {("POST", "/analyze"), ("POST", "/compare")}
 #: Requests that upload a video to analyze, counted by the rate limit.
-UPLOADS = ANALYSES | {("POST", "/analyses")}
+UPLOADS = ANALYSES | {("POST", "/analyses"), ("POST", "/comparisons")}
 #: Seconds a client is told to wait before trying again.
 RETRY_AFTER_S = 5
 

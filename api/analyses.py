@@ -38,7 +38,7 @@ from api.schemas import (
 )
 from api.submit import jobs, owner, submit_stored, submit_upload
 from jobs.backends import IdempotencyConflict
-from jobs.records import JOB_ID_PATTERN, Job
+from jobs.records import JOB_ID_PATTERN, Job, JobKind
 from jobs.service import BadCursor
 from jobs.webhooks import CallbackRefused, check_callback_url
 
@@ -59,14 +59,22 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
 
 
+#: The endpoint that reads each kind of job.
+STATUS_ENDPOINTS = {
+    JobKind.ANALYSIS: "analyses.get_analysis",
+    JobKind.COMPARISON: "comparisons.get_comparison",
+}
+
+
 def status_url(job: Job) -> str:
-    """Path of ``GET /analyses/{id}``."""
-    return url_for("analyses.get_analysis", job_id=job.id)
+    """Path of ``GET /analyses/{id}`` or ``GET /comparisons/{id}``, as the job's kind."""
+    return url_for(STATUS_ENDPOINTS[job.kind], job_id=job.id)
 
 
 def job_json(job: Job, result: bytes | None, result_url: tuple[str, float] | None = None) -> bytes:
-    """The body of ``GET /analyses/{id}``, with ``result`` (stored JSON)
-    put in as is, and ``result_url`` (``(url, expires at)``, see ``api.results``)."""
+    """The body of ``GET /analyses/{id}`` (and ``GET /comparisons/{id}``),
+    with ``result`` (stored JSON) put in as is, and ``result_url`` (``(url,
+    expires at)``, see ``api.results``)."""
     head = {
         "id": job.id,
         "status": str(job.status),
@@ -86,14 +94,32 @@ def job_json(job: Job, result: bytes | None, result_url: tuple[str, float] | Non
     )
 
 
-def _found(job_id: str) -> Job:
-    job = jobs().get(job_id) if _JOB_ID.fullmatch(job_id) else None
+def not_found(kind: JobKind) -> ApiError:
+    """The 404 of an id that names no job of ``kind``."""
+    return ApiError(404, "not_found", f"no {kind} job under this id (unknown, deleted or expired)")
+
+
+def found(job_id: str, kind: JobKind) -> Job:
+    """The job of ``kind`` under ``job_id``.
+
+    Raises:
+        ApiError: 404 ``not_found``: not an id, unknown, expired, or a job of another kind.
+    """
+    job = jobs().get(job_id, kind) if _JOB_ID.fullmatch(job_id) else None
     if job is None:
-        raise ApiError(404, "not_found", "no analysis job under this id (unknown, deleted or expired)")
+        raise not_found(kind)
     return job
 
 
-def _accepted(job: Job, status: int) -> Response:
+def cancel(job_id: str, kind: JobKind) -> Response:
+    """``DELETE`` of a job of ``kind``: 204, or 404 ``not_found``."""
+    if not _JOB_ID.fullmatch(job_id) or not jobs().cancel(job_id, kind):
+        raise not_found(kind)
+    return Response(status=204)
+
+
+def accepted(job: Job, status: int) -> Response:
+    """The answer to a submission: ``{"id", "status", "status_url"}`` and ``Location``."""
     body = {"id": job.id, "status": str(job.status), "status_url": status_url(job)}
     response = Response(_json(body) + b"\n", status=status, mimetype="application/json")
     response.headers["Location"] = status_url(job)
@@ -118,7 +144,24 @@ def _stored_upload() -> dict[str, Any] | None:
     return None
 
 
-def _callback_url() -> str | None:
+def idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key`` header.
+
+    Raises:
+        ApiError: 400 ``bad_parameter``: not 1-255 printable ASCII characters.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ApiError(400, "bad_parameter", "Idempotency-Key must be 1-255 printable ASCII characters")
+    return key
+
+
+def conflict() -> ApiError:
+    """The 409 of an ``Idempotency-Key`` that names a job with other options."""
+    return ApiError(409, "idempotency_conflict", "this Idempotency-Key was used for a job with other options")
+
+
+def callback_url() -> str | None:
     """The request's ``callback_url``, checked (see ``_check_callback``)."""
     return _check_callback(request.values.get("callback_url"))
 
@@ -146,31 +189,36 @@ def _check_callback(url: str | None) -> str | None:
     return url
 
 
-#: What spectree cannot say of ``POST /analyses``: its file parts are video
-#: content, and a job links to its status and to its cancellation, so that
-#: clients and fuzzers can follow them.
-_JOB_LINKS = {
-    "status": {
-        "operationId": "get_analysis",
-        "parameters": {"job_id": "$response.body#/id"},
-        "description": "The job's status, progress and, once it succeeded, its result.",
-    },
-    "cancel": {
-        "operationId": "delete_analysis",
-        "parameters": {"job_id": "$response.body#/id"},
-        "description": "Cancel the job (or delete it once finished).",
-    },
-}
-SUBMIT_AMENDMENT = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "encoding": {name: {"contentType": VIDEO_MEDIA_TYPE} for name in ("video", "file")}
+def submit_amendment(files: tuple[str, ...], status_operation: str, cancel_operation: str) -> dict[str, Any]:
+    """What spectree cannot say of a submission (``POST /analyses``,
+    ``POST /comparisons``): its file parts are video content, and a job
+    links to its status and to its cancellation, so that clients and
+    fuzzers can follow them."""
+    links = {
+        "status": {
+            "operationId": status_operation,
+            "parameters": {"job_id": "$response.body#/id"},
+            "description": "The job's status, progress and, once it succeeded, its result.",
+        },
+        "cancel": {
+            "operationId": cancel_operation,
+            "parameters": {"job_id": "$response.body#/id"},
+            "description": "Cancel the job (or delete it once finished).",
+        },
+    }
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "encoding": {name: {"contentType": VIDEO_MEDIA_TYPE} for name in files}
+                }
             }
-        }
-    },
-    "responses": {"200": {"links": _JOB_LINKS}, "202": {"links": _JOB_LINKS}},
-}
+        },
+        "responses": {"200": {"links": links}, "202": {"links": links}},
+    }
+
+
+SUBMIT_AMENDMENT = submit_amendment(("video", "file"), "get_analysis", "delete_analysis")
 
 
 @bp.post("/analyses")
@@ -212,21 +260,17 @@ def submit_analysis() -> Response:
     the video itself (`undecodable_video`, `video_too_large`, ...) end the
     job `failed` with the same codes.
     """
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise ApiError(400, "bad_parameter", "Idempotency-Key must be 1-255 printable ASCII characters")
+    key = idempotency_key()
     stored = _stored_upload()
-    callback = _callback_url() if stored is None else _check_callback(stored.get("callback_url"))
+    callback = callback_url() if stored is None else _check_callback(stored.get("callback_url"))
     try:
         if stored is None:
             job, created = submit_upload(idempotency_key=key, callback_url=callback)
         else:
             job, created = submit_stored(stored, idempotency_key=key, callback_url=callback)
     except IdempotencyConflict:
-        raise ApiError(
-            409, "idempotency_conflict", "this Idempotency-Key was used for a job with other options"
-        ) from None
-    return _accepted(job, 202 if created else 200)
+        raise conflict() from None
+    return accepted(job, 202 if created else 200)
 
 
 @bp.get("/analyses/<job_id>")
@@ -262,7 +306,7 @@ def get_analysis(job_id: str) -> Response:
     it from `result_url`, which every succeeded job has (a presigned S3 URL
     valid a few minutes on the AWS backends, else `GET /analyses/{id}/result`).
     """
-    job = _found(job_id)
+    job = found(job_id, JobKind.ANALYSIS)
     return Response(job_json(job, *result_fields(job)), mimetype="application/json")
 
 
@@ -287,7 +331,7 @@ def get_result(job_id: str) -> Response:
     job's `result_url` names this path unless results live in S3 (then it is
     a presigned S3 URL, unless `RESULTS_VIA_API=1`).
     """
-    job = _found(job_id)
+    job = found(job_id, JobKind.ANALYSIS)
     stream = result_stream(job)
     if stream is None:
         raise ApiError(409, "no_result", f"this job has no result: it is {job.status}")
@@ -309,9 +353,7 @@ def delete_analysis(job_id: str) -> Response:
     expires; a finished job is deleted. Either way its upload, result and
     annotated video are deleted at once.
     """
-    if not _JOB_ID.fullmatch(job_id) or not jobs().cancel(job_id):
-        raise ApiError(404, "not_found", "no analysis job under this id (unknown, deleted or expired)")
-    return Response(status=204)
+    return cancel(job_id, JobKind.ANALYSIS)
 
 
 @bp.get("/analyses")

@@ -1,22 +1,108 @@
 """``POST /compare``: a student's video against the teacher's
-(``analyzer.compare``), in the OpenAPI document like ``POST /analyze``."""
+(``analyzer.compare``), in the OpenAPI document like ``POST /analyze``. It
+runs as a comparison job (``jobs.comparison``) and waits for it, as ``POST
+/analyze`` does for an analysis; ``submit_comparison`` is also what ``POST
+/comparisons`` (``api.comparisons``) submits with."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+import contextlib
+
+from flask import Blueprint, Response, current_app, request
 from werkzeug.utils import secure_filename
 
-from analyzer.compare.videos import ROLES, compare_videos
-from analyzer.video import frames_to_analyze
-from api.compare_schemas import CompareForm, CompareOptions, ComparisonResponse
+from analyzer.errors import AnalyzerError, UndecodableVideoError
+from analyzer.video import frames_to_analyze, probe, sniff
+from api.compare_schemas import CompareForm, CompareOptions, ComparisonOptions, ComparisonResponse
 from api.config import Config
 from api.errors import ApiError
 from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
 from api.params import parse_fields
 from api.schemas import VIDEO_MEDIA_TYPE
+from api.submit import jobs, owner, wait_for_result
 from api.uploads import saved_upload
+from jobs.records import ComparisonSpec, Job
 
 bp = Blueprint("compare", __name__)
+
+#: The two file fields, in the order the videos are analyzed.
+ROLES = ComparisonSpec.ROLES
+
+
+def comparison_spec(fields: ComparisonOptions, config: Config, filenames: dict[str, str]) -> ComparisonSpec:
+    """The comparison job of validated request fields, with the server's
+    defaults and limits; ``filenames`` are the uploads' names by role."""
+    limits = config.video_limits
+    names = {role: secure_filename(filenames[role]) or role for role in ROLES}
+    return ComparisonSpec(
+        include_frames="frames" in {part.strip() for part in (fields.include or "").split(",")},
+        sample_fps=config.sample_fps if fields.sample_fps is None else fields.sample_fps,
+        reference_filename=names["reference"],
+        performance_filename=names["performance"],
+        timeout_s=config.analysis_timeout_s,
+        max_duration_s=limits.max_duration_s,
+        max_frames=limits.max_frames,
+        max_pixels=limits.max_pixels,
+    )
+
+
+def submit_comparison(
+    options: type[ComparisonOptions],
+    *,
+    check_now: bool,
+    idempotency_key: str | None = None,
+    callback_url: str | None = None,
+) -> tuple[Job, bool]:
+    """Validate the request, store its two uploads and queue their comparison.
+
+    Args:
+        options: the endpoint's options model.
+        check_now: sniff both videos and check the limits their containers
+            declare before the job is queued (``POST /comparisons``).
+            Without it (``POST /compare``) the worker checks them in the
+            order it analyzes the videos, as ``POST /compare`` always has: a
+            reference with too little pose fails before the performance is read.
+        idempotency_key, callback_url: see ``jobs.service.JobService.submit``.
+
+    Returns:
+        The job and whether it is new (``False``: ``idempotency_key`` named it).
+
+    Raises:
+        ApiError: 400 ``missing_file`` naming the field, or ``bad_parameter``.
+        NotAVideoError, VideoTooLargeError: (``check_now``) the message names the video.
+        IdempotencyConflict: the key names a job with other options.
+    """
+    uploads = {role: request.files.get(role) for role in ROLES}
+    for role, upload in uploads.items():
+        if upload is None:
+            raise ApiError(
+                400, "missing_file", f"send the {role} video as multipart/form-data field '{role}'"
+            )
+    config: Config = current_app.config["DANCEPOSE"]
+    fields = parse_fields(request.args, request.form, model=options, files=request.files)
+    spec = comparison_spec(fields, config, {role: upload.filename or "" for role, upload in uploads.items()})
+    with (
+        saved_upload(uploads["reference"], config.upload_dir) as reference,
+        saved_upload(uploads["performance"], config.upload_dir) as performance,
+    ):
+        paths = {"reference": reference, "performance": performance}
+        if check_now:
+            for role, path in paths.items():
+                try:
+                    sniff(path)
+                    with contextlib.suppress(UndecodableVideoError):  # the job fails with it
+                        config.video_limits.check_declared(probe(path))
+                except AnalyzerError as exc:
+                    raise type(exc)(f"{role} video: {exc}") from None
+        counts = [frames_to_analyze(path, spec.sample_fps) for path in paths.values()]
+        return jobs().submit(
+            paths,
+            spec,
+            owner=owner(),
+            idempotency_key=idempotency_key,
+            callback_url=callback_url,
+            frames_total=None if None in counts else sum(counts),
+        )
 
 
 @bp.post("/compare")
@@ -25,9 +111,7 @@ bp = Blueprint("compare", __name__)
         "requestBody": {
             "content": {
                 "multipart/form-data": {
-                    "encoding": {
-                        name: {"contentType": VIDEO_MEDIA_TYPE} for name in ("reference", "performance")
-                    }
+                    "encoding": {name: {"contentType": VIDEO_MEDIA_TYPE} for name in ROLES}
                 }
             }
         }
@@ -73,37 +157,11 @@ def compare() -> Response:
     reference (offset, tempo, lag), compared as recorded and mirrored, and
     scored 0-100 overall, per body part and per 1-2 s segment of the
     reference. The answer comes when both videos are analyzed and compared.
+    (It runs as a job, as `POST /comparisons` does, and waits for it.)
     """
-    uploads = {role: request.files.get(role) for role in ROLES}
-    for role, upload in uploads.items():
-        if upload is None:
-            raise ApiError(
-                400, "missing_file", f"send the {role} video as multipart/form-data field '{role}'"
-            )
-    config: Config = current_app.config["DANCEPOSE"]
-    fields = parse_fields(request.args, request.form, model=CompareOptions, files=request.files)
-    sample_fps = config.sample_fps if fields.sample_fps is None else fields.sample_fps
-    include_frames = "frames" in {part.strip() for part in (fields.include or "").split(",")}
-    board = current_app.extensions["dancepose.progress"]
-    with (
-        saved_upload(uploads["reference"], config.upload_dir) as reference,
-        saved_upload(uploads["performance"], config.upload_dir) as performance,
-    ):
-        expected = None
-        if fields.progress_id:
-            counts = [frames_to_analyze(path, sample_fps) for path in (reference, performance)]
-            expected = None if None in counts else sum(counts)
-        with board.track(fields.progress_id, expected) as progress:
-            result = compare_videos(
-                reference,
-                performance,
-                current_app.extensions["dancepose.pool"],
-                names=tuple(secure_filename(uploads[role].filename or "") or role for role in ROLES),
-                sample_fps=sample_fps,
-                include_frames=include_frames,
-                timeout_s=config.analysis_timeout_s,
-                wait_s=config.queue_wait_s,
-                limits=config.video_limits,
-                on_progress=progress.update,
-            )
-    return jsonify(result.to_dict())
+    job, _ = submit_comparison(CompareOptions, check_now=False)
+    progress_id = parse_fields(
+        request.args, request.form, model=CompareOptions, files=request.files
+    ).progress_id
+    _, body = wait_for_result(job, progress_id)
+    return Response(body, mimetype="application/json")

@@ -1,5 +1,6 @@
-"""The JSON contract of ``POST /compare`` as pydantic models (see
-``api.schemas`` for how models become the OpenAPI document)."""
+"""The JSON contract of ``POST /compare`` and of comparison jobs
+(``/comparisons``) as pydantic models (see ``api.schemas`` for how models
+become the OpenAPI document)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from analyzer.options import MIN_SAMPLE_FPS
 from api.schemas import (
     PROGRESS_ID_PATTERN,
     VIDEO_MEDIA_TYPE,
+    AnalysisAccepted,
+    AnalysisJob,
+    ErrorBody,
     Landmark,
     SampleFps,
     StrictModel,
@@ -26,9 +30,10 @@ BODY_PARTS_DESCRIPTION = (
 )
 
 
-class CompareOptions(BaseModel):
-    """Options of ``POST /compare``, as query parameters or form fields. An
-    empty value means the default."""
+class ComparisonOptions(BaseModel):
+    """Options of a comparison, as query parameters or form fields, shared
+    by ``POST /compare`` and ``POST /comparisons``. An empty value means the
+    default."""
 
     model_config = ConfigDict(json_schema_extra=_options)
 
@@ -42,12 +47,6 @@ class CompareOptions(BaseModel):
         default=None,
         description="Analyze at most this many frames per second of each video (default: every frame, "
         f"or the server's `SAMPLE_FPS`). At least {MIN_SAMPLE_FPS:g}.",
-    )
-    progress_id: str | None = Field(
-        default=None,
-        pattern=PROGRESS_ID_PATTERN,
-        description="A random id chosen by the client; while the comparison runs, "
-        "`GET /progress/{progress_id}` reports the frames of both videos analyzed so far.",
     )
 
     @field_validator("*", mode="before")
@@ -63,6 +62,32 @@ class CompareOptions(BaseModel):
         return value
 
 
+class CompareOptions(ComparisonOptions):
+    """Options of ``POST /compare``, as query parameters or form fields. An
+    empty value means the default."""
+
+    progress_id: str | None = Field(
+        default=None,
+        pattern=PROGRESS_ID_PATTERN,
+        description="A random id chosen by the client; while the comparison runs, "
+        "`GET /progress/{progress_id}` reports the frames of both videos analyzed so far.",
+    )
+
+
+class SubmitComparisonOptions(ComparisonOptions):
+    """Options of ``POST /comparisons``: those of ``POST /compare`` (but
+    ``progress_id``: a job has its own progress) and a webhook."""
+
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description='Called with a signed POST `{"id", "status", "event": "comparison.finished"}` '
+        "when the job ends (see the README's webhook section). `https://` only, to a public address; "
+        "the server needs `WEBHOOK_SECRET`.",
+        examples=["https://example.com/hooks/dancepose"],
+    )
+
+
 def _videos_required(schema: dict[str, Any]) -> None:
     """JSON schema of ``CompareForm``: as ``_options``, and both videos are
     required, as video content."""
@@ -72,11 +97,8 @@ def _videos_required(schema: dict[str, Any]) -> None:
         schema["properties"][name]["contentMediaType"] = VIDEO_MEDIA_TYPE
 
 
-class CompareForm(CompareOptions):
-    """The ``multipart/form-data`` body of ``POST /compare``: both videos and,
-    optionally, the options as fields."""
-
-    model_config = ConfigDict(json_schema_extra=_videos_required)
+class _Videos(BaseModel):
+    """The two file parts of a comparison's form."""
 
     reference: BaseFile | None = Field(
         default=None,
@@ -86,6 +108,19 @@ class CompareForm(CompareOptions):
         default=None,
         description="The performance (student's) video. Required; without it: 400 `missing_file`.",
     )
+
+
+class CompareForm(CompareOptions, _Videos):
+    """The ``multipart/form-data`` body of ``POST /compare``: both videos and,
+    optionally, the options as fields."""
+
+    model_config = ConfigDict(json_schema_extra=_videos_required)
+
+
+class SubmitComparisonForm(SubmitComparisonOptions, _Videos):
+    """The ``multipart/form-data`` body of ``POST /comparisons``."""
+
+    model_config = ConfigDict(json_schema_extra=_videos_required)
 
 
 class Timing(StrictModel):
@@ -174,3 +209,26 @@ class ComparisonResponse(StrictModel):
         ge=0, description="Wall time of the comparison, landmarks included, in seconds."
     )
     frames: ComparedFrames = Field(default=None, description="Only with `include=frames`.")
+
+
+class ComparisonAccepted(AnalysisAccepted):
+    """A comparison job, just submitted."""
+
+    status_url: str = Field(
+        description="Path of `GET /comparisons/{id}`.", examples=["/comparisons/" + "A" * 32]
+    )
+
+
+class ComparisonJob(AnalysisJob):
+    """A comparison job: its status, progress (the frames of both videos)
+    and, once it succeeded, its result."""
+
+    error: ErrorBody | None = Field(
+        description="Why a `failed` job failed, with the codes of `POST /compare` (`insufficient_pose` "
+        "naming the video, `undecodable_video`, `video_too_large`, `analysis_timeout`, `worker_crashed`, "
+        "...) or `worker_lost`."
+    )
+    result: ComparisonResponse | None = Field(
+        description="Exactly what `POST /compare` answers, once `succeeded`."
+    )
+    annotated_video: None = Field(description="Always `null`: a comparison renders no video.")

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from api.annotated import annotated_video_field
-from api.config import Config
-from api.errors import ApiError
 from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
 from api.params import parse_fields
 from api.schemas import (
@@ -20,8 +18,7 @@ from api.schemas import (
     AnalyzeOptions,
     HealthResponse,
 )
-from api.submit import jobs, raise_failure, submit_upload, wait_for
-from jobs.records import JobStatus
+from api.submit import submit_upload, wait_for_result
 
 bp = Blueprint("api", __name__)
 
@@ -110,18 +107,10 @@ def analyze() -> Response:
     analysis is done; `GET /progress/{progress_id}` reports on it meanwhile.
     (It runs as a job, as `POST /analyses` does, and waits for it.)
     """
-    config: Config = current_app.config["DANCEPOSE"]
     job, _ = submit_upload()
-    progress_id = parse_fields(request.args, request.form, files=request.files).progress_id
-    with current_app.extensions["dancepose.progress"].track(progress_id, None) as progress:
-        finished = wait_for(job, progress, config.queue_wait_s)
-    # Nobody else knows this job's id: its record and result go now.
-    body = jobs().result(finished)
-    jobs().discard(finished)
-    if finished.status != JobStatus.SUCCEEDED:
-        raise_failure(finished)
-    if body is None:  # deleted meanwhile
-        raise ApiError(500, "internal", "internal server error")
+    finished, body = wait_for_result(
+        job, parse_fields(request.args, request.form, files=request.files).progress_id
+    )
     if finished.annotated_id is not None and finished.annotated_expires_at is not None:
         field = annotated_video_field(finished.annotated_id, finished.annotated_expires_at)
         body = (

@@ -1,5 +1,5 @@
-"""Submitting an upload as a job (``POST /analyses`` and ``POST /analyze``)
-and waiting for it (``POST /analyze``).
+"""Submitting an upload as an analysis job (``POST /analyses`` and ``POST
+/analyze``) and waiting for a job (``POST /analyze``, ``POST /compare``).
 
 Everything that can be refused before an analysis starts is refused here,
 with the errors ``POST /analyze`` has always given: no file, a bad
@@ -200,11 +200,37 @@ def wait_for(job: Job, progress: Progress, queue_wait_s: float) -> Job:
         time.sleep(POLL_S)
 
 
+def wait_for_result(job: Job, progress_id: str | None) -> tuple[Job, bytes]:
+    """What a synchronous endpoint (``POST /analyze``, ``POST /compare``)
+    does with the job it submitted: wait for it, reporting its progress
+    under ``progress_id`` (``GET /progress/{progress_id}``), then delete its
+    record and result (nobody else knows its id).
+
+    Returns:
+        The finished job and its result JSON.
+
+    Raises:
+        PoolBusyError: as ``wait_for``.
+        ApiError: the error the job failed with (``raise_failure``), or 500
+            ``internal`` if its result vanished.
+    """
+    config: Config = current_app.config["DANCEPOSE"]
+    with current_app.extensions["dancepose.progress"].track(progress_id, None) as progress:
+        finished = wait_for(job, progress, config.queue_wait_s)
+    body = jobs().result(finished)
+    jobs().discard(finished)
+    if finished.status != JobStatus.SUCCEEDED:
+        raise_failure(finished)
+    if body is None:  # deleted meanwhile
+        raise ApiError(500, "internal", "internal server error")
+    return finished, body
+
+
 def raise_failure(job: Job) -> None:
     """Raise the error a failed or canceled job carries, as ``POST /analyze``
     has always answered it (``analysis_timeout`` is a 504, ...)."""
     if job.status == JobStatus.CANCELED:
-        raise ApiError(409, "canceled", "the analysis was canceled")
+        raise ApiError(409, "canceled", f"the {job.kind} was canceled")
     code = job.error_code or "internal"
     headers = {"Retry-After": "5"} if code == PoolBusyError.code else None
     raise ApiError(ERROR_STATUS.get(code, 500), code, job.error_message or "internal server error", headers)

@@ -29,6 +29,9 @@ from tests.test_api import (
     post_video,
     wait_until,
 )
+from tests.test_compare_api import post_compare
+from tests.test_comparisons_api import accepted_comparison, submit_comparison, without_processing_time
+from tests.test_comparisons_api import poll as poll_comparison
 from tests.test_jobs_api import accepted, document, kill_tree, poll, submit
 
 __all__ = ["document"]  # a fixture
@@ -195,6 +198,31 @@ def test_no_direct_upload_without_s3() -> None:
 
     response = create_app().test_client().post("/uploads")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_comparison_runs_on_s3_sqs_and_dynamodb(running: Server, aws: AwsResources, document: dict) -> None:
+    """A comparison job on the same AWS backends: its record (kind
+    ``comparison``) in DynamoDB, its message in SQS, its two uploads and its
+    result in S3; the result is what ``POST /compare`` answers."""
+    clip = video(ARM_CIRCLES)
+    response = submit_comparison(running.url, clip, clip)
+    assert_documented(document, "/comparisons", "post", response)
+    job_id = accepted_comparison(response)
+    body = poll_comparison(running.url, job_id)
+    assert body["status"] == "succeeded", body
+    assert body["progress"]["frames_done"] == body["progress"]["frames_total"] == 106
+    assert body["result"]["score"] >= 99.5
+    item = aws.client("dynamodb").get_item(TableName=aws.table, Key={"pk": {"S": f"job#{job_id}"}})["Item"]
+    assert item["kind"]["S"] == "comparison" and item["status"]["S"] == "succeeded"
+    assert s3_keys(aws, "uploads/") == []  # both videos dropped once the job no longer needs them
+    assert [key for key in s3_keys(aws, "results/") if key.startswith(f"results/{job_id}.")]
+    assert_error(http("get", f"{running.url}/analyses/{job_id}", timeout=10), 404, "not_found")
+    direct = post_compare(running.url, clip, clip)
+    assert direct.status_code == 200, direct.text
+    assert without_processing_time(direct.json()) == without_processing_time(body["result"])
+    assert http("delete", f"{running.url}/comparisons/{job_id}", timeout=10).status_code == 204
+    assert not [key for key in s3_keys(aws, "results/") if key.startswith(f"results/{job_id}.")]
+    assert not list(running.upload_dir.iterdir())
 
 
 def test_kill_9_of_the_server_running_a_job_other_one_finishes_it(
