@@ -39,14 +39,14 @@ test: deps $(VENV)/.installed lint
 # stateful phases, for FUZZ_MAX_TIME_S seconds with FUZZ_WORKERS concurrent
 # requests. `make test` runs the same test for 150 s with one worker (CI).
 # One check is disabled (--exclude-checks in tests/test_fuzz.py):
-# use_after_free (ST301). The only DELETE is DELETE /analyses/{job_id}; on a
-# queued or running job it cancels the job, which stays readable as
-# `canceled` until it expires (the job contract, as on AWS Rekognition
-# Video), so a 200 after it is right. A deleted finished job is 404, which
-# tests/test_jobs_api.py checks.
-# tests/schemathesis.toml tells one check,
-# positive_data_acceptance, which refusals of POST /analyze and /compare no JSON Schema
-# can express (an unknown pose name, content that is not a video, a video
+# use_after_free (ST301). The only DELETEs are DELETE /analyses/{job_id} and
+# DELETE /comparisons/{job_id}; on a queued or running job each cancels it,
+# and it stays readable as `canceled` until it expires (the job contract, as
+# on AWS Rekognition Video), so a 200 after it is right. A deleted finished
+# job is 404, which tests/test_jobs_api.py and tests/test_comparisons_api.py
+# check. tests/schemathesis.toml tells one check, positive_data_acceptance,
+# which refusals of POST /analyze, /compare, /analyses and /comparisons no
+# JSON Schema can express (an unknown pose name, content that is not a video, a video
 # too long, a busy server), each with its documented status and code.
 fuzz: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 fuzz: export FUZZ_MAX_TIME_S ?= 1200
