@@ -239,14 +239,14 @@ class JobWorker:
             return Outcome(JobStatus.SUCCEEDED, result_key, output.annotated_id, output.annotated_expires_at)
         except JobCanceled:
             log.info("job %s canceled while running", job.id)
-            self._drop_outputs(result_key, output and output.annotated_id)
+            self._drop_outputs(result_key, None if output is None else output.annotated_id)
             return None
         except AnalyzerError as exc:
             code = "internal" if type(exc) is AnalyzerError else exc.code
             return Outcome(JobStatus.FAILED, error_code=code, error_message=str(exc))
         except Exception:
             log.exception("job %s failed unexpectedly", job.id)
-            self._drop_outputs(result_key, output and output.annotated_id)
+            self._drop_outputs(result_key, None if output is None else output.annotated_id)
             return Outcome(JobStatus.FAILED, error_code="internal", error_message="internal server error")
 
     # ------------------------------------------------------------------ files, expiry, webhooks

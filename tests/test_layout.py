@@ -9,6 +9,8 @@ inside functions and under ``TYPE_CHECKING``.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,17 @@ def test_a_backward_import_is_caught() -> None:
     ]
     assert later_stages("analyzer.tools.evaluate", ["analyzer.pipeline", "analyzer.errors"]) == []
     assert later_stages("jobs.worker", ["api.routes"]) == ["api.routes"]
+
+
+def test_the_api_process_never_imports_mediapipe() -> None:
+    """The app gunicorn serves loads no landmarker: analyses and
+    comparisons are jobs, run by the job worker's landmark processes
+    (``python -m jobs``), so ``mediapipe`` is not even imported."""
+    code = (
+        "import sys\n"
+        "from server import create_app\n"
+        "create_app()\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'mediapipe'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
