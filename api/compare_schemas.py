@@ -231,4 +231,5 @@ class ComparisonJob(AnalysisJob):
     result: ComparisonResponse | None = Field(
         description="Exactly what `POST /compare` answers, once `succeeded`."
     )
+    result_url: None = Field(description="Always `null`: a comparison's result is always inline.")
     annotated_video: None = Field(description="Always `null`: a comparison renders no video.")
