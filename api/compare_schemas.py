@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from analyzer.options import MIN_SAMPLE_FPS
@@ -17,6 +17,7 @@ from api.schemas import (
     AnalysisJob,
     ErrorBody,
     Landmark,
+    RequestOptions,
     SampleFps,
     StrictModel,
     _options,
@@ -30,12 +31,10 @@ BODY_PARTS_DESCRIPTION = (
 )
 
 
-class ComparisonOptions(BaseModel):
+class ComparisonOptions(RequestOptions):
     """Options of a comparison, as query parameters or form fields, shared
     by ``POST /compare`` and ``POST /comparisons``. An empty value means the
     default."""
-
-    model_config = ConfigDict(json_schema_extra=_options)
 
     include: str | None = Field(
         default=None,
@@ -48,18 +47,6 @@ class ComparisonOptions(BaseModel):
         description="Analyze at most this many frames per second of each video (default: every frame, "
         f"or the server's `SAMPLE_FPS`). At least {MIN_SAMPLE_FPS:g}.",
     )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _empty_is_default(cls, value: Any) -> Any:
-        return None if value == "" else value
-
-    @field_validator("include")
-    @classmethod
-    def _only_frames(cls, value: str | None) -> str | None:
-        if value is not None and {part.strip() for part in value.split(",") if part.strip()} - {"frames"}:
-            raise ValueError("include accepts only 'frames'")
-        return value
 
 
 class CompareOptions(ComparisonOptions):

@@ -96,12 +96,30 @@ def _options(schema: dict[str, Any]) -> None:
         prop["anyOf"] = [value, {"const": ""}]
 
 
-class AnalyzeOptions(BaseModel):
+class RequestOptions(BaseModel):
+    """What the options of every endpoint that takes a video share: query
+    parameters or form fields, where an empty value means the default, and
+    ``include`` takes only ``frames``."""
+
+    model_config = ConfigDict(json_schema_extra=_options)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("include", check_fields=False)
+    @classmethod
+    def _only_frames(cls, value: str | None) -> str | None:
+        if value is not None and {part.strip() for part in value.split(",") if part.strip()} - {"frames"}:
+            raise ValueError("include accepts only 'frames'")
+        return value
+
+
+class AnalyzeOptions(RequestOptions):
     """Options of ``POST /analyze``, as query parameters or as form fields
     next to the file (a query parameter wins over a form field of the same
     name). An empty value means the default."""
-
-    model_config = ConfigDict(json_schema_extra=_options)
 
     poses: str | None = Field(
         default=None,
@@ -142,22 +160,10 @@ class AnalyzeOptions(BaseModel):
         "while the analysis runs, `GET /progress/{progress_id}` reports how far it is.",
     )
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _empty_is_default(cls, value: Any) -> Any:
-        return None if value == "" else value
-
     @field_validator("annotate", mode="before")
     @classmethod
     def _no_annotate(cls, value: Any) -> Any:
         return False if value is None or value == "" else value
-
-    @field_validator("include")
-    @classmethod
-    def _only_frames(cls, value: str | None) -> str | None:
-        if value is not None and {part.strip() for part in value.split(",") if part.strip()} - {"frames"}:
-            raise ValueError("include accepts only 'frames'")
-        return value
 
 
 #: Media type of the file parts of ``POST /analyze`` (any video container;
