@@ -16,10 +16,11 @@ from api.logs import LOGCONFIG
 from jobs.settings import JobSettings
 
 #: Niceness added to the job worker that runs beside the API (its landmark
-#: processes inherit it): on a shared machine the CPU-bound landmarker yields
-#: to the API's event loop, so /health and short requests answer while every
-#: core analyzes. A worker run as its own service is not affected.
-JOB_WORKER_NICE = 10
+#: processes inherit it; ``JOB_WORKER_NICE``, default 10, 0 for none): on a
+#: shared machine the CPU-bound landmarker yields to the API's event loop, so
+#: /health and short requests answer while every core analyzes (``python -m
+#: jobs.bench`` measures both). A worker run as its own service is not affected.
+JOB_WORKER_NICE = int(os.environ.get("JOB_WORKER_NICE") or 10)
 
 #: The job worker process this master started (``when_ready``), under "jobs".
 _children: dict[str, subprocess.Popen] = {}

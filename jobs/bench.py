@@ -16,7 +16,11 @@ processes) it measures, in one run:
   analysis on each path, analyses per minute (clients x 60 / mean wall
   time) and their ratio;
 - ``GET /health`` latency (10 probes a second) while those analyses run:
-  median and p99.
+  median and p99;
+- the same latency with the job worker at niceness 0 and at the default 10
+  (``JOB_WORKER_NICE``), on fresh servers in alternating rounds, each round
+  ``--clients`` clients running 2 analyses each through ``POST /analyses``:
+  the p99 of each niceness over all its rounds, and their ratio.
 
 Nothing passes or fails on a timing; BENCHMARKS.md records the figures.
 """
@@ -52,7 +56,7 @@ def free_port() -> int:
 class Service:
     """A gunicorn server (API + job worker) on loopback, in a temporary directory."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **settings: str) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
         (tmp / "uploads").mkdir()
         env = {
@@ -63,6 +67,7 @@ class Service:
             "ANNOTATED_DIR": str(tmp / "annotated"),
             "RATE_LIMIT": "",
             "LOG_LEVEL": "warning",
+            **settings,
         }
         self.log = (tmp / "server.log").open("w")
         self.process = subprocess.Popen(
@@ -189,12 +194,37 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
 
 
+def health_by_niceness(videos: Path, rounds: int, clients: int) -> dict[int, list[float]]:
+    """``/health`` latencies (ms) while ``clients`` clients each run 2 jobs
+    of the hip-hop clip, on a fresh server per round whose job worker runs
+    at niceness 0 or 10, alternating which goes first."""
+    latencies: dict[int, list[float]] = {0: [], 10: []}
+    for round_index in range(rounds):
+        order = (0, 10) if round_index % 2 == 0 else (10, 0)
+        for nice in order:
+            with tempfile.TemporaryDirectory(prefix="dancepose-nice-bench-") as tmp:
+                service = Service(Path(tmp), JOB_WORKER_NICE=str(nice))
+                try:
+                    direct(service.url, videos / SHORT_CLIP)  # the model is loaded, the pool warm
+                    with HealthProbe(service.url) as probe, ThreadPoolExecutor(clients) as pool:
+                        jobs = [pool.submit(as_job, service.url, videos / CLIP) for _ in range(2 * clients)]
+                        for job in jobs:
+                            job.result()
+                    latencies[nice] += probe.latencies
+                finally:
+                    service.stop()
+    return latencies
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jobs.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=Path, required=True, help="the shared videos directory")
     parser.add_argument("--count", type=int, default=20, help="analyses per path (default 20)")
     parser.add_argument("--clients", type=int, default=2, help="concurrent clients (default 2)")
     parser.add_argument("--starts", type=int, default=10, help="submissions timed to start (default 10)")
+    parser.add_argument(
+        "--nice-rounds", type=int, default=2, help="rounds of the niceness comparison (default 2; 0: none)"
+    )
     args = parser.parse_args(argv)
     clip, short = args.videos / CLIP, args.videos / SHORT_CLIP
     load = os.getloadavg()
@@ -230,6 +260,14 @@ def main(argv: list[str] | None = None) -> None:
             )
         finally:
             service.stop()
+    if args.nice_rounds:
+        by_nice = health_by_niceness(args.videos, args.nice_rounds, args.clients)
+        for nice, values in by_nice.items():
+            print(
+                f"GET /health with the job worker at niceness {nice:2d}: median "
+                f"{statistics.median(values):.1f} ms, p99 {p99(values):.1f} ms (n={len(values)})"
+            )
+        print(f"p99 at niceness 10 / at 0: {p99(by_nice[10]) / p99(by_nice[0]):.2f}")
 
 
 if __name__ == "__main__":
