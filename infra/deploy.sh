@@ -17,10 +17,11 @@
 #   MODEL_FILE           build with this model file (a path under build/model/)
 #                        instead of downloading it (see Dockerfile)
 #   AWS_REGION           region (default: the AWS CLI's configured region)
-# usage: infra/deploy.sh render-task-definition api|worker ACCOUNT_ID REGION IMAGE BUCKET QUEUE_URL TABLE
+# usage: infra/deploy.sh render-task-definition api|worker ACCOUNT_ID REGION IMAGE BUCKET QUEUE_URL TABLE WEBHOOK_SECRET_ARN
 #   print task-definition.json (api) or infra/worker-task-definition.json
 #   (worker) with its placeholders filled in: the jobs stack's bucket, queue
-#   URL and table are JOB_BUCKET, JOB_QUEUE_URL and JOB_TABLE
+#   URL and table are JOB_BUCKET, JOB_QUEUE_URL and JOB_TABLE; its webhook
+#   secret (an ARN, never the value) is where ECS takes WEBHOOK_SECRET from
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,9 +29,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "deploy: $*" >&2; exit 1; }
 
 # The task definition of a service (api or worker) with ${AWS_ACCOUNT_ID},
-# ${AWS_REGION}, ${IMAGE}, ${JOB_BUCKET}, ${JOB_QUEUE_URL} and ${JOB_TABLE} replaced.
+# ${AWS_REGION}, ${IMAGE}, ${JOB_BUCKET}, ${JOB_QUEUE_URL}, ${JOB_TABLE} and
+# ${WEBHOOK_SECRET_ARN} replaced.
 render_task_definition() {
-  local service=$1 account=$2 region=$3 image=$4 bucket=$5 queue_url=$6 table=$7 file json key
+  local service=$1 account=$2 region=$3 image=$4 bucket=$5 queue_url=$6 table=$7 secret_arn=$8 file json key
   case $service in
     api) file=$root/task-definition.json ;;
     worker) file=$root/infra/worker-task-definition.json ;;
@@ -43,8 +45,13 @@ render_task_definition() {
   [[ $queue_url =~ ^https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[0-9]{12}/[A-Za-z0-9_-]{1,80}$ ]] ||
     die "not an SQS queue URL: '$queue_url'"
   [[ $table =~ ^[A-Za-z0-9_.-]{3,255}$ ]] || die "not a DynamoDB table name: '$table'"
+  # A secret of this account and region (the execution role may read only
+  # the jobs stack's): a full ARN, name and the 6 characters Secrets Manager
+  # appends, as the stack's WebhookSecretArn output gives it.
+  [[ $secret_arn =~ ^arn:aws(-[a-z]+)*:secretsmanager:"$region":"$account":secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$ ]] ||
+    die "not the ARN of a Secrets Manager secret in $account, $region: '$secret_arn'"
   local -A values=([AWS_ACCOUNT_ID]=$account [AWS_REGION]=$region [IMAGE]=$image
-    [JOB_BUCKET]=$bucket [JOB_QUEUE_URL]=$queue_url [JOB_TABLE]=$table)
+    [JOB_BUCKET]=$bucket [JOB_QUEUE_URL]=$queue_url [JOB_TABLE]=$table [WEBHOOK_SECRET_ARN]=$secret_arn)
   json=$(<"$file")
   for key in "${!values[@]}"; do
     json=${json//"\${$key}"/"${values[$key]}"}
@@ -53,7 +60,7 @@ render_task_definition() {
   printf '%s\n' "$json"
 }
 
-# register_task_definition SERVICE ACCOUNT REGION IMAGE BUCKET QUEUE_URL TABLE:
+# register_task_definition SERVICE ACCOUNT REGION IMAGE BUCKET QUEUE_URL TABLE WEBHOOK_SECRET_ARN:
 # register a rendered task definition and print its ARN.
 register_task_definition() {
   local rendered arn
@@ -138,6 +145,7 @@ deploy() {
   jobs+=("$(stack_output dancepose-jobs BucketName)")
   jobs+=("$(stack_output dancepose-jobs QueueUrl)")
   jobs+=("$(stack_output dancepose-jobs TableName)")
+  jobs+=("$(stack_output dancepose-jobs WebhookSecretArn)")
   local -A task_definition
   for service in api worker; do
     task_definition[$service]=$(register_task_definition "$service" "$account" "$region" "$image" "${jobs[@]}")
@@ -159,7 +167,7 @@ deploy() {
 
 case "${1:-}" in
   render-task-definition)
-    [ $# -eq 8 ] || die "usage: $0 render-task-definition api|worker ACCOUNT_ID REGION IMAGE BUCKET QUEUE_URL TABLE"
+    [ $# -eq 9 ] || die "usage: $0 render-task-definition api|worker ACCOUNT_ID REGION IMAGE BUCKET QUEUE_URL TABLE WEBHOOK_SECRET_ARN"
     shift
     render_task_definition "$@"
     ;;

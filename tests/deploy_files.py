@@ -33,6 +33,7 @@ IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dancepose:0123456789ab"
 BUCKET = "dancepose-jobs-bucket-1a2b3c4d5e6f"
 QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/dancepose-jobs-Queue-AbC123"
 TABLE = "dancepose-jobs-Table-XyZ789"
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:WebhookSecret-Ab12Cd34Ef56-GhIj78"
 #: The services ``deploy.sh`` renders a task definition for.
 SERVICES = ("api", "worker")
 
@@ -100,11 +101,25 @@ def healthcheck() -> tuple[dict[str, str], list[str]]:
 
 
 def render_task_definition(
-    service: str = "api", bucket: str = BUCKET, queue_url: str = QUEUE_URL, table: str = TABLE
+    service: str = "api",
+    bucket: str = BUCKET,
+    queue_url: str = QUEUE_URL,
+    table: str = TABLE,
+    secret_arn: str = SECRET_ARN,
 ) -> dict[str, Any]:
     """The task definition of ``service`` (``api`` or ``worker``) after
     ``infra/deploy.sh render-task-definition``, given the jobs stack's outputs."""
-    command = ["render-task-definition", service, ACCOUNT, REGION, IMAGE, bucket, queue_url, table]
+    command = [
+        "render-task-definition",
+        service,
+        ACCOUNT,
+        REGION,
+        IMAGE,
+        bucket,
+        queue_url,
+        table,
+        secret_arn,
+    ]
     rendered = subprocess.run(
         ["bash", str(INFRA / "deploy.sh"), *command], capture_output=True, text=True, check=True
     )
@@ -120,6 +135,11 @@ def container(task_definition: Mapping[str, Any]) -> dict[str, Any]:
 def task_environment(task_definition: Mapping[str, Any]) -> dict[str, str]:
     """The container's ``environment`` as a dict."""
     return {item["name"]: item["value"] for item in container(task_definition)["environment"]}
+
+
+def task_secrets(task_definition: Mapping[str, Any]) -> dict[str, str]:
+    """The container's ``secrets`` as a dict: variable -> the ARN ECS reads it from."""
+    return {item["name"]: item["valueFrom"] for item in container(task_definition).get("secrets", [])}
 
 
 def template(name: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from tests.deploy_files import (
     render_task_definition,
     settings,
     task_environment,
+    task_secrets,
     template,
 )
 
@@ -254,6 +255,20 @@ def test_api_and_worker_read_the_same_job_settings(task: dict[str, Any], worker:
         assert getattr(api, name) == getattr(runner, name), name
     assert api.annotated_ttl_s == runner.annotated_ttl_s
     assert task_environment(task)["POSE_MODEL_PATH"] == task_environment(worker)["POSE_MODEL_PATH"]
+
+
+def test_both_tasks_have_the_webhook_key_and_keep_the_ssrf_rules(any_task: dict[str, Any]) -> None:
+    """As ECS starts a task (the image's environment, the task's, and the
+    values of its ``secrets``), ``JobSettings`` has a webhook key: the API
+    accepts a ``callback_url`` and the worker signs. ``http://`` and private
+    callback addresses stay refused: those switches are for tests."""
+    value = "K" * 64
+    secrets = dict.fromkeys(task_secrets(any_task), value)
+    with environment({**dockerfile_env(), **task_environment(any_task), **secrets}):
+        read = JobSettings()
+    assert read.webhook_secret == value
+    assert read.webhook_allow_http is False and read.webhook_allow_private is False
+    assert not any(name.startswith("WEBHOOK_") for name in dockerfile_env())
 
 
 def test_worker_scaling_target_keeps_the_wait_within_queue_wait(

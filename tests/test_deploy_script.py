@@ -22,6 +22,7 @@ OUTPUTS = {
     "BucketName": "dancepose-jobs-bucket-0a1b2c3d4e5f",
     "QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/dancepose-jobs-Queue-Q1W2E3R4",
     "TableName": "dancepose-jobs-Table-T5Y6U7I8",
+    "WebhookSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:WebhookSecret-Z9X8C7V6B5N4-Mq1Wz2",
     "Url": "http://dancepose-load-bala-1.eu-west-1.elb.amazonaws.com",
 }
 
@@ -153,5 +154,7 @@ def test_both_task_definitions_are_registered_with_the_jobs_stack(run: Run) -> N
             OUTPUTS["QueueUrl"],
             OUTPUTS["TableName"],
         )
+        secrets = {item["name"]: item["valueFrom"] for item in container["secrets"]}
+        assert secrets == {"WEBHOOK_SECRET": OUTPUTS["WebhookSecretArn"]}
         assert container["image"].startswith(OUTPUTS["RepositoryUri"] + ":")
         assert task["taskRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")

@@ -8,6 +8,12 @@ balancer attributes, security group egress, and all of Application Auto
 Scaling. Those are checked on the templates, and the API service's load
 balancer wiring and the worker's scaling metrics by resolving their imports
 against the exports moto holds.
+
+moto (5.2.5) has Secrets Manager but its CloudFormation skips
+``AWS::SecretsManager::Secret``; ``GeneratedSecret`` below makes that one
+resource through moto's own Secrets Manager API, so that the webhook
+secret's ARN flows through the exports into the execution role's policy and
+the task definitions as on AWS.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.cloudformation import parsing
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 
 from tests.deploy_files import (
@@ -32,6 +39,7 @@ from tests.deploy_files import (
     render_task_definition,
     settings,
     task_environment,
+    task_secrets,
     template,
 )
 
@@ -54,11 +62,48 @@ def full_name(resource: FakeLoadBalancer | FakeTargetGroup) -> str:
     return resource.arn.split(":", 5)[5].removeprefix("loadbalancer/")
 
 
+@dataclass
+class GeneratedSecret:
+    """An ``AWS::SecretsManager::Secret`` with ``GenerateSecretString``, as
+    CloudFormation makes it: a random value from Secrets Manager's
+    ``GetRandomPassword`` (whose options are ``GenerateSecretString``'s
+    names), stored as a new secret; ``Ref`` is the secret's ARN."""
+
+    physical_resource_id: str
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **_: Any,
+    ) -> GeneratedSecret:
+        """Create the secret as CloudFormation does. A ``GenerateSecretString``
+        option that ``GetRandomPassword`` lacks (``SecretStringTemplate``,
+        ``GenerateStringKey``: JSON secrets, not used here) fails botocore's
+        parameter validation rather than being ignored."""
+        properties = cloudformation_json["Properties"]
+        secrets = boto3.client("secretsmanager", region_name=region_name)
+        value = secrets.get_random_password(**properties["GenerateSecretString"])["RandomPassword"]
+        created = secrets.create_secret(
+            Name=resource_name, Description=properties.get("Description", ""), SecretString=value
+        )
+        assert created["ARN"].split(":")[4] == account_id
+        return cls(created["ARN"])
+
+    def is_created(self) -> bool:
+        """Created when made (CloudFormation waits on nothing else)."""
+        return True
+
+
 @pytest.fixture(scope="module")
 def aws() -> Iterator[None]:
     """A mocked AWS, shared by this module's tests. moto lacks ``Fn::GetAtt``
     of the load balancer's and the target group's full names (real
-    CloudFormation has both): supply them."""
+    CloudFormation has both): supply them; and the webhook secret
+    (``GeneratedSecret``)."""
     load_balancer_attribute = FakeLoadBalancer.get_cfn_attribute
 
     def load_balancer_full_name(self: FakeLoadBalancer, name: str) -> Any:
@@ -68,7 +113,15 @@ def aws() -> Iterator[None]:
         assert name == "TargetGroupFullName", name
         return full_name(self)
 
+    resource_class = parsing.resource_class_from_type
+
+    def with_secrets(resource_type: str) -> Any:
+        if resource_type == "AWS::SecretsManager::Secret":
+            return GeneratedSecret
+        return resource_class(resource_type)
+
     with pytest.MonkeyPatch.context() as patch, mock_aws():
+        patch.setattr(parsing, "resource_class_from_type", with_secrets)
         patch.setattr(FakeLoadBalancer, "get_cfn_attribute", load_balancer_full_name)
         patch.setattr(FakeTargetGroup, "get_cfn_attribute", target_group_full_name, raising=False)
         yield
@@ -148,7 +201,7 @@ def deployment(network: Network) -> Deployment:
             service = SERVICE_TEMPLATES[template_file]
             jobs = outputs["jobs.yaml"]
             task_definitions[service] = render_task_definition(
-                service, jobs["BucketName"], jobs["QueueUrl"], jobs["TableName"]
+                service, jobs["BucketName"], jobs["QueueUrl"], jobs["TableName"], jobs["WebhookSecretArn"]
             )
             registered = ecs.register_task_definition(**task_definitions[service])["taskDefinition"]
             parameters[template_file]["TaskDefinitionArn"] = registered["taskDefinitionArn"]
@@ -363,16 +416,48 @@ def test_task_definitions_name_the_cluster_roles(deployment: Deployment) -> None
     assert api != worker
 
 
-def test_execution_role_pulls_the_image_and_writes_the_logs(deployment: Deployment) -> None:
+def test_execution_role_pulls_the_image_writes_the_logs_reads_the_webhook_secret(
+    deployment: Deployment,
+) -> None:
+    """The ECS agent's role, action by action: log in to ECR, pull this
+    repository, write this log group, and read the jobs stack's webhook
+    secret, that one ARN (the task definitions' ``secrets`` are fetched with
+    this role when a task starts). No managed policies; the task roles get
+    nothing of Secrets Manager (their exact grants are checked below)."""
+    repository = deployment.outputs["ecr.yaml"]["RepositoryArn"]
+    (log_group,) = boto3.client("logs", region_name=REGION).describe_log_groups(
+        logGroupNamePrefix="/ecs/dancepose"
+    )["logGroups"]
+    secret = deployment.outputs["jobs.yaml"]["WebhookSecretArn"]
+    # DescribeLogGroups appends ":*" to the group's ARN; moto's Fn::GetAtt does not.
+    log_group_arn = log_group["arn"].removesuffix(":*")
+    assert grants(role_statements(deployment, "ExecutionRole")) == {
+        "ecr:GetAuthorizationToken": {"*"},  # takes no resource
+        "ecr:BatchCheckLayerAvailability": {repository},
+        "ecr:BatchGetImage": {repository},
+        "ecr:GetDownloadUrlForLayer": {repository},
+        "logs:CreateLogStream": {log_group_arn},
+        "logs:PutLogEvents": {log_group_arn},
+        "secretsmanager:GetSecretValue": {secret},
+    }
     iam = boto3.client("iam", region_name=REGION)
-    (policy_name,) = iam.list_role_policies(RoleName="dancepose-execution")["PolicyNames"]
-    document = iam.get_role_policy(RoleName="dancepose-execution", PolicyName=policy_name)["PolicyDocument"]
-    resources = {statement["Sid"]: statement["Resource"] for statement in policy_statements(document)}
-    assert resources["EcrLogin"] == ["*"]  # GetAuthorizationToken takes no resource
-    assert resources["PullThisRepository"] == [deployment.outputs["ecr.yaml"]["RepositoryArn"]]
-    assert ":log-group:/ecs/dancepose" in resources["WriteThisLogGroup"][0]
     assert not iam.list_attached_role_policies(RoleName="dancepose-execution")["AttachedPolicies"]
     assert not template("cluster.yaml")["Resources"]["ExecutionRole"]["Properties"].get("ManagedPolicyArns")
+    for task in deployment.task_definitions.values():
+        assert task_secrets(task) == {"WEBHOOK_SECRET": secret}
+
+
+def test_webhook_secret_is_generated_letters_and_digits(deployment: Deployment) -> None:
+    """The secret the jobs stack creates: generated (its value is in no
+    template or parameter), 64 letters and digits, no punctuation or space
+    to mangle in a shell or a receiver's config, under the AWS managed key."""
+    properties = template("jobs.yaml")["Resources"]["WebhookSecret"]["Properties"]
+    assert "SecretString" not in properties and "KmsKeyId" not in properties
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    arn = deployment.outputs["jobs.yaml"]["WebhookSecretArn"]
+    value = secrets.get_secret_value(SecretId=arn)["SecretString"]
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", value)
+    assert "KmsKeyId" not in secrets.describe_secret(SecretId=arn)
 
 
 def test_api_role_submits_and_reads_jobs_only(deployment: Deployment, job_resources: JobResources) -> None:

@@ -21,11 +21,13 @@ from tests.deploy_files import (
     INFRA,
     QUEUE_URL,
     REGION,
+    SECRET_ARN,
     SERVICES,
     TABLE,
     container,
     render_task_definition,
     task_environment,
+    task_secrets,
 )
 
 
@@ -49,6 +51,18 @@ def test_rendered_task_definition_is_valid_input(service: str) -> None:
     assert env["AWS_REGION"] == REGION
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_webhook_secret_comes_from_secrets_manager(service: str) -> None:
+    """The API needs WEBHOOK_SECRET to accept a callback_url, the worker to
+    sign: both take it from the jobs stack's secret by ARN, so the value is
+    in no file, parameter or task definition; and neither lifts the
+    webhooks' SSRF rules, which are for tests only."""
+    task = render_task_definition(service)
+    assert task_secrets(task) == {"WEBHOOK_SECRET": SECRET_ARN}
+    env = task_environment(task)
+    assert not {"WEBHOOK_SECRET", "WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE"} & set(env)
+
+
 def test_the_services_have_their_own_task_definitions() -> None:
     api, worker = (render_task_definition(service) for service in SERVICES)
     assert api["family"] != worker["family"]
@@ -65,12 +79,61 @@ def test_validator_rejects_a_wrong_field() -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["api", "12345", REGION, IMAGE, BUCKET, QUEUE_URL, TABLE], "not an AWS account id"),
-        (["web", ACCOUNT, REGION, IMAGE, BUCKET, QUEUE_URL, TABLE], "not a service"),
-        (["worker", ACCOUNT, REGION, IMAGE, "Bucket_1", QUEUE_URL, TABLE], "not an S3 bucket name"),
-        (["worker", ACCOUNT, REGION, IMAGE, BUCKET, "http://example.com/q", TABLE], "not an SQS queue URL"),
-        (["api", ACCOUNT, REGION, IMAGE, BUCKET, QUEUE_URL, "a b"], "not a DynamoDB table name"),
-        (["api", ACCOUNT, REGION, IMAGE], "usage"),
+        (["api", "12345", REGION, IMAGE, BUCKET, QUEUE_URL, TABLE, SECRET_ARN], "not an AWS account id"),
+        (["web", ACCOUNT, REGION, IMAGE, BUCKET, QUEUE_URL, TABLE, SECRET_ARN], "not a service"),
+        (
+            ["worker", ACCOUNT, REGION, IMAGE, "Bucket_1", QUEUE_URL, TABLE, SECRET_ARN],
+            "not an S3 bucket name",
+        ),
+        (
+            ["worker", ACCOUNT, REGION, IMAGE, BUCKET, "http://example.com/q", TABLE, SECRET_ARN],
+            "not an SQS queue URL",
+        ),
+        (["api", ACCOUNT, REGION, IMAGE, BUCKET, QUEUE_URL, "a b", SECRET_ARN], "not a DynamoDB table name"),
+        (
+            ["api", ACCOUNT, REGION, IMAGE, BUCKET, QUEUE_URL, TABLE, "WebhookSecret"],
+            "not the ARN of a Secrets",
+        ),
+        (
+            [
+                "worker",
+                ACCOUNT,
+                REGION,
+                IMAGE,
+                BUCKET,
+                QUEUE_URL,
+                TABLE,
+                SECRET_ARN.replace(ACCOUNT, "210987654321"),
+            ],
+            "not the ARN of a Secrets",
+        ),
+        (
+            [
+                "worker",
+                ACCOUNT,
+                REGION,
+                IMAGE,
+                BUCKET,
+                QUEUE_URL,
+                TABLE,
+                SECRET_ARN.replace(REGION, "us-east-1"),
+            ],
+            "not the ARN of a Secrets",
+        ),
+        (
+            [
+                "api",
+                ACCOUNT,
+                REGION,
+                IMAGE,
+                BUCKET,
+                QUEUE_URL,
+                TABLE,
+                SECRET_ARN.replace(":secret:", ":parameter:"),
+            ],
+            "not the ARN of a Secrets",
+        ),
+        (["api", ACCOUNT, REGION, IMAGE, BUCKET, QUEUE_URL, TABLE], "usage"),
     ],
 )
 def test_render_refuses_bad_values(arguments: list[str], message: str) -> None:
