@@ -50,7 +50,10 @@ test: deps $(VENV)/.installed lint
 # too long, a busy server), each with its documented status and code.
 fuzz: export POSE_MODEL_PATH ?= $(SHARED)/models/pose_landmarker_full.task
 fuzz: export FUZZ_MAX_TIME_S ?= 1200
-fuzz: export FUZZ_WORKERS ?= 2
+# One worker, as in CI: with two, Schemathesis's threads hit CPython 3.11.7's
+# ast race (gh-106905, fixed in 3.11.8) inside Hypothesis and the run ends
+# in a runtime error of the fuzzer, not of this API (seen once in 20 min).
+fuzz: export FUZZ_WORKERS ?= 1
 fuzz: deps $(VENV)/.installed
 	$(BIN)/python -m pytest tests/test_fuzz.py -s -q
 
