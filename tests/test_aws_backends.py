@@ -18,13 +18,24 @@ from jobs.annotated_store import AnnotatedStore
 from jobs.aws.dynamodb import DynamoDBJobStore
 from jobs.aws.s3 import S3ObjectStore
 from jobs.aws.sqs import DeadLetter, SQSJobQueue
-from jobs.backends import Backends, IdempotencyConflict, new_job_record
+from jobs.backends import Backends, new_job_record
 from jobs.records import WORKER_LOST, ComparisonSpec, JobKind, JobSpec, JobStatus, Outcome, new_job_id
 from jobs.settings import JobSettings
 from jobs.worker import JobWorker
+from tests.job_store_contract import (  # noqa: F401 (the shared tests, run on this backend)
+    TTL_S,
+    make,
+    test_a_comparison_is_stored_and_read_as_one,
+    test_create_and_get,
+    test_finish_happens_once,
+    test_idempotency_key_is_freed_when_its_job_is_deleted,
+    test_idempotency_same_options_gives_the_first_job,
+    test_listing_is_per_owner_newest_first_and_paginated,
+    test_one_idempotency_key_names_one_kind,
+    test_progress_and_cancel,
+)
 from tests.moto_aws import AwsResources, create_resources, moto_server
 
-TTL_S = 3600.0
 MAX_ATTEMPTS = 2
 
 
@@ -60,13 +71,6 @@ def queue(backends: Backends) -> SQSJobQueue:
     return backends.queue
 
 
-def make(
-    store, spec: JobSpec | ComparisonSpec | None = None, owner: str | None = None, key: str | None = None
-):
-    job = new_job_record(new_job_id(), spec or JobSpec(), owner, time.time(), TTL_S)
-    return store.create(job, key)
-
-
 def test_settings_refuse_a_queue_whose_redrive_disagrees(aws: AwsResources, monkeypatch) -> None:
     monkeypatch.setenv("JOB_MAX_ATTEMPTS", str(MAX_ATTEMPTS + 1))
     with pytest.raises(ValueError, match="maxReceiveCount"):
@@ -74,27 +78,6 @@ def test_settings_refuse_a_queue_whose_redrive_disagrees(aws: AwsResources, monk
     monkeypatch.delenv("JOB_TABLE")
     with pytest.raises(ValueError, match="JOB_TABLE"):
         JobSettings().backends()
-
-
-def test_create_and_get(store: DynamoDBJobStore) -> None:
-    job, created = make(store, JobSpec(poses="t_pose", sample_fps=5.0), owner="o1")
-    assert created
-    found = store.get(job.id)
-    assert found is not None and found.status == JobStatus.QUEUED
-    assert found.spec == JobSpec(poses="t_pose", sample_fps=5.0) and found.owner == "o1"
-    assert found.created_at == job.created_at and found.expires_at == job.expires_at
-    assert store.get(new_job_id()) is None
-
-
-def test_idempotency_same_options_gives_the_first_job(store: DynamoDBJobStore) -> None:
-    first, created = make(store, JobSpec(poses="t_pose"), owner="o1", key="k-1")
-    again, created_again = make(store, JobSpec(poses="t_pose", filename="other.mp4"), owner="o1", key="k-1")
-    assert created and not created_again and again.id == first.id
-    other, created_other = make(store, JobSpec(poses="t_pose"), owner="o2", key="k-1")
-    assert created_other and other.id != first.id
-    with pytest.raises(IdempotencyConflict):
-        make(store, JobSpec(poses="arms_up"), owner="o1", key="k-1")
-    assert store.counts() == {JobStatus.QUEUED: 2}  # no third job was written
 
 
 def test_idempotency_key_maps_to_one_job_under_a_race(store: DynamoDBJobStore, aws: AwsResources) -> None:
@@ -114,13 +97,6 @@ def test_idempotency_key_maps_to_one_job_under_a_race(store: DynamoDBJobStore, a
     assert store.counts() == {JobStatus.QUEUED: 1}
 
 
-def test_idempotency_key_is_freed_when_its_job_is_deleted(store: DynamoDBJobStore) -> None:
-    first, _ = make(store, key="k")
-    store.delete(first.id)
-    second, created = make(store, key="k")
-    assert created and second.id != first.id
-
-
 def test_idempotency_key_of_an_expired_job_names_a_new_one(store: DynamoDBJobStore) -> None:
     first, _ = make(store, key="k")
     store.start(first.id, 1)
@@ -128,17 +104,6 @@ def test_idempotency_key_of_an_expired_job_names_a_new_one(store: DynamoDBJobSto
     time.sleep(0.05)
     second, created = make(store, key="k")
     assert created and second.id != first.id
-
-
-def test_finish_happens_once(store: DynamoDBJobStore) -> None:
-    job, _ = make(store)
-    assert store.start(job.id, 1) is not None
-    assert store.finish(job.id, Outcome(JobStatus.SUCCEEDED, result_key="r1"), TTL_S)
-    assert not store.finish(job.id, Outcome(JobStatus.FAILED, error_code="internal"), TTL_S)
-    found = store.get(job.id)
-    assert found.status == JobStatus.SUCCEEDED and found.result_key == "r1" and found.error_code is None
-    assert store.start(job.id, 2) is None
-    assert not store.progress(job.id, "analyzing", 5, 10)
 
 
 def _race_finish(store: DynamoDBJobStore, job_id: str, barrier: threading.Barrier, outcomes: list) -> None:
@@ -162,21 +127,6 @@ def test_two_workers_cannot_both_finish_a_job(store: DynamoDBJobStore, aws: AwsR
         for thread in threads:
             thread.join(30)
         assert sorted(outcomes) == [False, False, False, True]
-
-
-def test_progress_and_cancel(store: DynamoDBJobStore) -> None:
-    job, _ = make(store)
-    assert not store.progress(job.id, "analyzing", 1, 10)  # not running yet
-    store.start(job.id, 1)
-    assert store.progress(job.id, "analyzing", 3, 10)
-    found = store.get(job.id)
-    assert (found.stage, found.frames_done, found.frames_total, found.attempts) == ("analyzing", 3, 10, 1)
-    before = store.cancel(job.id, TTL_S)
-    assert before is not None and before.status == JobStatus.RUNNING
-    assert not store.progress(job.id, "analyzing", 4, 10)
-    assert not store.finish(job.id, Outcome(JobStatus.SUCCEEDED, result_key="r"), TTL_S)
-    assert store.get(job.id).status == JobStatus.CANCELED
-    assert store.cancel(new_job_id(), TTL_S) is None
 
 
 def test_finished_jobs_expire_with_a_ttl_attribute(store: DynamoDBJobStore, aws: AwsResources) -> None:
@@ -204,28 +154,9 @@ def test_finished_jobs_expire_with_a_ttl_attribute(store: DynamoDBJobStore, aws:
     assert store.expired(time.time(), 10) == []
 
 
-def test_listing_is_per_owner_newest_first_and_paginated(store: DynamoDBJobStore) -> None:
-    mine = [make(store, owner="me")[0] for _ in range(5)]
-    make(store, owner="someone else")
-    make(store)
-    page = store.list_owned("me", 2, None)
-    assert [job.id for job in page] == [mine[4].id, mine[3].id]
-    rest = store.list_owned("me", 10, (page[-1].created_at, page[-1].id))
-    assert [job.id for job in rest] == [job.id for job in reversed(mine[:3])]
-
-
-def test_a_comparison_is_stored_and_read_as_one(store: DynamoDBJobStore, aws: AwsResources) -> None:
-    spec = ComparisonSpec(include_frames=True, sample_fps=10.0, performance_filename="student.mp4")
-    job, _ = make(store, spec, owner="me")
-    found = store.get(job.id)
-    assert found.kind == JobKind.COMPARISON and found.spec == spec
+def test_an_item_from_before_kinds_is_an_analysis(store: DynamoDBJobStore, aws: AwsResources) -> None:
+    """An item written before jobs had kinds (no ``kind`` attribute)."""
     analysis, _ = make(store, owner="me")
-    assert [one.id for one in store.list_owned("me", 10, None)] == [analysis.id]
-    assert [one.id for one in store.list_owned("me", 10, None, JobKind.COMPARISON)] == [job.id]
-    make(store, JobSpec(), owner="someone", key="k")
-    with pytest.raises(IdempotencyConflict):  # one key, one kind
-        make(store, ComparisonSpec(), owner="someone", key="k")
-    # An item written before jobs had kinds (no ``kind`` attribute) is an analysis.
     dynamodb = aws.client("dynamodb")
     dynamodb.update_item(
         TableName=aws.table, Key={"pk": {"S": f"job#{analysis.id}"}}, UpdateExpression="REMOVE kind"

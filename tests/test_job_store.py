@@ -12,14 +12,24 @@ from pathlib import Path
 import pytest
 
 from jobs.annotated_store import AnnotatedStore
-from jobs.backends import Backends, IdempotencyConflict, new_job_record
+from jobs.backends import Backends
 from jobs.objects import LocalObjectStore
 from jobs.records import JOB_ID_PATTERN, ComparisonSpec, JobKind, JobSpec, JobStatus, Outcome, new_job_id
 from jobs.service import JobService
 from jobs.settings import JobSettings
 from jobs.sqlite import SCHEMA, SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
-
-TTL_S = 3600.0
+from tests.job_store_contract import (  # noqa: F401 (the shared tests, run on this backend)
+    TTL_S,
+    make,
+    test_a_comparison_is_stored_and_read_as_one,
+    test_create_and_get,
+    test_finish_happens_once,
+    test_idempotency_key_is_freed_when_its_job_is_deleted,
+    test_idempotency_same_options_gives_the_first_job,
+    test_listing_is_per_owner_newest_first_and_paginated,
+    test_one_idempotency_key_names_one_kind,
+    test_progress_and_cancel,
+)
 
 
 @pytest.fixture
@@ -37,16 +47,6 @@ def queue(database: SQLiteDatabase) -> SQLiteJobQueue:
     return SQLiteJobQueue(database)
 
 
-def make(
-    store: SQLiteJobStore,
-    spec: JobSpec | ComparisonSpec | None = None,
-    owner: str | None = None,
-    key: str | None = None,
-):
-    job = new_job_record(new_job_id(), spec or JobSpec(), owner, time.time(), TTL_S)
-    return store.create(job, key)
-
-
 def test_ids_are_random_and_long() -> None:
     ids = {new_job_id() for _ in range(1000)}
     assert len(ids) == 1000
@@ -59,55 +59,6 @@ def test_database_is_in_wal_mode(store: SQLiteJobStore, database: SQLiteDatabase
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_create_and_get(store: SQLiteJobStore) -> None:
-    job, created = make(store, JobSpec(poses="t_pose", sample_fps=5.0), owner="o1")
-    assert created
-    found = store.get(job.id)
-    assert found is not None and found.status == JobStatus.QUEUED
-    assert found.spec == JobSpec(poses="t_pose", sample_fps=5.0) and found.owner == "o1"
-    assert store.get(new_job_id()) is None
-
-
-def test_idempotency_same_options_gives_the_first_job(store: SQLiteJobStore) -> None:
-    first, created = make(store, JobSpec(poses="t_pose"), owner="o1", key="k-1")
-    again, created_again = make(store, JobSpec(poses="t_pose", filename="other.mp4"), owner="o1", key="k-1")
-    assert created and not created_again and again.id == first.id
-    # Keys are scoped by owner: another owner's key is another job.
-    other, created_other = make(store, JobSpec(poses="t_pose"), owner="o2", key="k-1")
-    assert created_other and other.id != first.id
-    with pytest.raises(IdempotencyConflict):
-        make(store, JobSpec(poses="arms_up"), owner="o1", key="k-1")
-
-
-def test_idempotency_key_is_freed_when_its_job_is_deleted(store: SQLiteJobStore) -> None:
-    first, _ = make(store, key="k")
-    store.delete(first.id)
-    second, created = make(store, key="k")
-    assert created and second.id != first.id
-
-
-def test_finish_happens_once(store: SQLiteJobStore) -> None:
-    job, _ = make(store)
-    assert store.start(job.id, 1) is not None
-    assert store.finish(job.id, Outcome(JobStatus.SUCCEEDED, result_key="r1"), TTL_S)
-    assert not store.finish(job.id, Outcome(JobStatus.FAILED, error_code="internal"), TTL_S)
-    found = store.get(job.id)
-    assert found.status == JobStatus.SUCCEEDED and found.result_key == "r1" and found.error_code is None
-    assert store.start(job.id, 2) is None  # a finished job never runs again
-    assert not store.progress(job.id, "analyzing", 5, 10)
-
-
-def test_cancel_stops_progress_and_finish(store: SQLiteJobStore) -> None:
-    job, _ = make(store)
-    store.start(job.id, 1)
-    assert store.progress(job.id, "analyzing", 3, 10)
-    before = store.cancel(job.id, TTL_S)
-    assert before is not None and before.status == JobStatus.RUNNING
-    assert not store.progress(job.id, "analyzing", 4, 10)
-    assert not store.finish(job.id, Outcome(JobStatus.SUCCEEDED, result_key="r"), TTL_S)
-    assert store.get(job.id).status == JobStatus.CANCELED
-
-
 def test_finished_jobs_expire_live_ones_do_not(store: SQLiteJobStore) -> None:
     live, _ = make(store)
     done, _ = make(store)
@@ -118,39 +69,6 @@ def test_finished_jobs_expire_live_ones_do_not(store: SQLiteJobStore) -> None:
     later = time.time() + 2 * TTL_S
     assert [job.id for job in store.expired(later, 10)] == [done.id]
     assert store.get(live.id) is not None
-
-
-def test_listing_is_per_owner_newest_first_and_paginated(store: SQLiteJobStore) -> None:
-    mine = [make(store, owner="me")[0] for _ in range(5)]
-    make(store, owner="someone else")
-    page = store.list_owned("me", 2, None)
-    assert [job.id for job in page] == [mine[4].id, mine[3].id]
-    rest = store.list_owned("me", 10, (page[-1].created_at, page[-1].id))
-    assert [job.id for job in rest] == [job.id for job in reversed(mine[:3])]
-
-
-def test_a_comparison_is_stored_and_read_as_one(store: SQLiteJobStore) -> None:
-    spec = ComparisonSpec(include_frames=True, sample_fps=10.0, reference_filename="teacher.mp4")
-    job, _ = make(store, spec, owner="me")
-    found = store.get(job.id)
-    assert found.kind == JobKind.COMPARISON and found.spec == spec
-    assert make(store, owner="me")[0].kind == JobKind.ANALYSIS
-    # Each kind is listed on its own.
-    assert [one.kind for one in store.list_owned("me", 10, None)] == [JobKind.ANALYSIS]
-    assert [one.id for one in store.list_owned("me", 10, None, JobKind.COMPARISON)] == [job.id]
-    # A comparison's two videos, named from its upload key.
-    found.upload_key = "k"
-    assert found.upload_objects() == {"reference": "k.reference", "performance": "k.performance"}
-
-
-def test_one_idempotency_key_names_one_kind(store: SQLiteJobStore) -> None:
-    first, _ = make(store, ComparisonSpec(), owner="o", key="k")
-    again, created = make(store, ComparisonSpec(reference_filename="other.mp4"), owner="o", key="k")
-    assert not created and again.id == first.id
-    with pytest.raises(IdempotencyConflict):
-        make(store, JobSpec(), owner="o", key="k")
-    with pytest.raises(IdempotencyConflict):
-        make(store, ComparisonSpec(sample_fps=5.0), owner="o", key="k")
 
 
 def test_a_database_from_before_kinds_is_migrated(database: SQLiteDatabase) -> None:
