@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from analyzer.options import MIN_SAMPLE_FPS
@@ -59,8 +59,15 @@ def _as_flag(value: Any) -> Any:
     return value
 
 
-#: A ``boolean`` option (query parameter or form field).
-Flag = Annotated[bool, BeforeValidator(_as_flag)]
+#: A ``boolean`` option (query parameter or form field): documented as a
+#: boolean or the integers 0 and 1, which is what ``true``/``false``/``1``/``0``
+#: are in a query string or a form (``make fuzz`` sent the integer 1, which a
+#: boolean-only schema refuses and the server takes).
+Flag = Annotated[
+    bool,
+    BeforeValidator(_as_flag),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}]}),
+]
 #: A duration option, in ms.
 NonNegativeMs = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_as_number)]
 #: ``sample_fps``: frames per second, at least ``MIN_SAMPLE_FPS``.
@@ -93,7 +100,7 @@ def _options(schema: dict[str, Any]) -> None:
         if name in ("video", "file") or (prop.get("type") == "string" and "pattern" not in prop):
             continue
         value = {key: prop.pop(key) for key in list(prop) if key not in _ANNOTATIONS}
-        prop["anyOf"] = [value, {"const": ""}]
+        prop["anyOf"] = [*value.get("anyOf", [value]), {"const": ""}]
 
 
 class RequestOptions(BaseModel):
