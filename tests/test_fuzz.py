@@ -92,7 +92,7 @@ def fuzz_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 def test_schemathesis_finds_no_failure(fuzz_server: Server, tiny_video: Path, tmp_path: Path) -> None:
     """Every phase and every check pass, uploads reached a 200 analysis and
     the stateful phase followed links; no upload is left on disk."""
-    report = tmp_path / "report.xml"
+    report, reproduce = tmp_path / "report.xml", tmp_path / "test_reproduce_failures.py"
     command = [
         sys.executable,
         "-m",
@@ -123,9 +123,13 @@ def test_schemathesis_finds_no_failure(fuzz_server: Server, tiny_video: Path, tm
         "--generation-database",
         "none",
         "--report",
-        "junit",
+        "junit,pytest",
         "--report-junit-path",
         str(report),
+        # A pytest file that replays each failure exactly (the log's curl
+        # lines are cut off), kept with the pytest run's temporary files.
+        "--report-pytest-path",
+        str(reproduce),
     ]
     env = {
         **os.environ,
@@ -141,7 +145,7 @@ def test_schemathesis_finds_no_failure(fuzz_server: Server, tiny_video: Path, tm
     summary = output.strip().splitlines()[-1] if output.strip() else ""
     print(f"schemathesis: {summary}")
     readable = "\n".join(line[:300] for line in output.splitlines()[-120:])
-    assert done.returncode == 0, readable
+    assert done.returncode == 0, f"{readable}\nreplay the failures: pytest {reproduce}"
     # Warnings (such as an operation that answered only 404 in a short run) do not fail it.
     assert re.search(r"=+ (No issues found|\d+ warnings?) in [\d.]+s =+", summary), readable
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
