@@ -6,13 +6,11 @@ runs as a comparison job (``jobs.comparison``) and waits for it, as ``POST
 
 from __future__ import annotations
 
-import contextlib
-
 from flask import Blueprint, Response, current_app, request
 from werkzeug.utils import secure_filename
 
-from analyzer.errors import AnalyzerError, UndecodableVideoError
-from analyzer.video import frames_to_analyze, probe, sniff
+from analyzer.errors import AnalyzerError
+from analyzer.video import frames_to_analyze
 from api.compare_schemas import CompareForm, CompareOptions, ComparisonOptions, ComparisonResponse
 from api.config import Config
 from api.errors import ApiError
@@ -20,7 +18,7 @@ from api.openapi import API_KEY, UNAUTHORIZED, amend, responses, spec
 from api.params import parse_fields
 from api.schemas import VIDEO_MEDIA_TYPE
 from api.submit import jobs, owner, wait_for_result
-from api.uploads import saved_upload
+from api.uploads import check_upload, saved_upload
 from jobs.records import ComparisonSpec, Job
 
 bp = Blueprint("compare", __name__)
@@ -89,9 +87,7 @@ def submit_comparison(
         if check_now:
             for role, path in paths.items():
                 try:
-                    sniff(path)
-                    with contextlib.suppress(UndecodableVideoError):  # the job fails with it
-                        config.video_limits.check_declared(probe(path))
+                    check_upload(path, config.video_limits)
                 except AnalyzerError as exc:
                     raise type(exc)(f"{role} video: {exc}") from None
         counts = [frames_to_analyze(path, spec.sample_fps) for path in paths.values()]

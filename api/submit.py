@@ -13,7 +13,6 @@ so that progress has a total from the start.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
@@ -25,14 +24,14 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.utils import secure_filename
 
-from analyzer.errors import PoolBusyError, UndecodableVideoError
-from analyzer.video import frames_to_analyze, probe, sniff
+from analyzer.errors import PoolBusyError
+from analyzer.video import frames_to_analyze, sniff
 from api.config import Config
 from api.errors import STATUS, ApiError
 from api.params import parse_fields, wants_frames
 from api.progress import Progress
 from api.schemas import VIDEO_KEY_PATTERN, AnalyzeOptions
-from api.uploads import saved_upload
+from api.uploads import check_upload, saved_upload
 from jobs.analysis import analysis_options
 from jobs.aws.s3 import S3ObjectStore
 from jobs.records import WORKER_LOST, Job, JobSpec, JobStatus
@@ -103,13 +102,10 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
         raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
     config: Config = current_app.config["DANCEPOSE"]
     fields = parse_fields(request.args, request.form, files=request.files)
-    limits = config.video_limits
     spec = job_spec(fields, config, upload.filename or "")
     analysis_options(spec)  # an unknown pose or a bad definition fails now
     with saved_upload(upload, config.upload_dir) as path:
-        sniff(path)
-        with contextlib.suppress(UndecodableVideoError):  # the job fails with it, as the analysis finds it
-            limits.check_declared(probe(path))
+        check_upload(path, config.video_limits)
         return jobs().submit(
             path,
             spec,
