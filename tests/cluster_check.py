@@ -27,9 +27,10 @@ import requests
 
 from tests.browser import chromium
 from tests.conftest import Server, free_port, video
+from tests.job_client import FINAL
 from tests.moto_aws import AwsResources, create_resources, moto_server
 from tests.test_api import ARM_CIRCLES, ARM_RAISES, landmark_workers
-from tests.test_jobs_api import FINAL, kill_tree
+from tests.test_jobs_api import kill_tree
 
 ATTEMPTS = 2
 #: Analyses per address per minute the proxy's rate rule allows (it stands

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -45,6 +46,15 @@ def labels() -> list[dict[str, str]]:
     """Rows of ``shared/labels/shared.csv``."""
     with LABELS.open(newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def document() -> dict[str, Any]:
+    """The OpenAPI document of an app with the default configuration
+    (modules that need another override it)."""
+    from server import create_app
+
+    return create_app().test_client().get("/openapi.json").get_json()
 
 
 @pytest.fixture(scope="session")

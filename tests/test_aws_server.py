@@ -18,6 +18,15 @@ import pytest
 import requests
 
 from tests.conftest import Server, video
+from tests.job_client import (
+    accepted,
+    accepted_comparison,
+    poll,
+    poll_comparison,
+    post_compare,
+    submit,
+    submit_comparison,
+)
 from tests.moto_aws import AwsResources, create_resources, moto_server
 from tests.openapi_check import assert_documented
 from tests.test_api import (
@@ -29,12 +38,8 @@ from tests.test_api import (
     post_video,
     wait_until,
 )
-from tests.test_compare_api import post_compare
-from tests.test_comparisons_api import accepted_comparison, submit_comparison, without_processing_time
-from tests.test_comparisons_api import poll as poll_comparison
-from tests.test_jobs_api import accepted, document, kill_tree, poll, submit
-
-__all__ = ["document"]  # a fixture
+from tests.test_comparisons_api import without_processing_time
+from tests.test_jobs_api import kill_tree
 
 ATTEMPTS = 3
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.compare_media import make_variant
 from tests.conftest import Server, video
+from tests.job_client import post_compare
 from tests.openapi_check import assert_documented
-from tests.test_api import ANALYSIS_TIMEOUT, assert_error, http
+from tests.test_api import assert_error, http
 from tests.test_cli import ARM_CIRCLES, without_timing
 from tests.test_compare_cli import empty_room, run_compare  # noqa: F401  (empty_room is a fixture)
 
@@ -32,19 +32,6 @@ def mirrored_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     is reported ``mirrored`` is tested on an asymmetric dance in
     tests/test_compare_invariance.py)."""
     return make_variant(video(ARM_CIRCLES), "hflip", tmp_path_factory.mktemp("hflip"))
-
-
-def post_compare(
-    url: str, reference: Path | bytes | None, performance: Path | bytes | None, **params: str
-) -> requests.Response:
-    """POST the two files (a path, raw bytes, or ``None`` to leave the field out)."""
-    files = {}
-    for field, given in (("reference", reference), ("performance", performance)):
-        if isinstance(given, Path):
-            files[field] = (given.name, given.read_bytes(), "video/mp4")
-        elif given is not None:
-            files[field] = ("upload.mp4", given, "video/mp4")
-    return http("post", url + "/compare", files=files, params=params, timeout=ANALYSIS_TIMEOUT)
 
 
 def test_a_mirrored_performance(server: Server, document: dict[str, Any], mirrored_clip: Path) -> None:

@@ -11,9 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.conftest import Server, video
+from tests.job_client import (
+    FINAL,
+    SIGNED_WEBHOOKS,
+    accepted,
+    accepted_comparison,
+    poll_comparison,
+    post_compare,
+    submit,
+    submit_comparison,
+    verify,
+)
 from tests.openapi_check import assert_documented
 from tests.test_api import (
     ARM_CIRCLES,
@@ -27,58 +37,8 @@ from tests.test_api import (
     proc_children,
     wait_until,
 )
-from tests.test_compare_api import post_compare
 from tests.test_compare_cli import empty_room  # noqa: F401  (a fixture)
-from tests.test_jobs_api import SECRET, accepted, document, submit, verify
 from tests.webhook_receiver import WebhookReceiver
-
-__all__ = ["document"]  # a fixture
-
-FINAL = {"succeeded", "failed", "canceled"}
-
-
-def submit_comparison(
-    url: str,
-    reference: Path | bytes | None,
-    performance: Path | bytes | None,
-    *,
-    params: dict[str, str] | None = None,
-    data: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> requests.Response:
-    """POST the two files (a path, raw bytes, or ``None`` to leave the field out) to ``/comparisons``."""
-    files = {}
-    for field, given in (("reference", reference), ("performance", performance)):
-        if isinstance(given, Path):
-            files[field] = (given.name, given.read_bytes(), "video/mp4")
-        elif given is not None:
-            files[field] = ("upload.mp4", given, "video/mp4")
-    return http(
-        "post", url + "/comparisons", files=files, params=params, data=data, headers=headers or {}, timeout=60
-    )
-
-
-def accepted_comparison(response: requests.Response, status: int = 202) -> str:
-    """The job id of a ``POST /comparisons`` answer, its shape checked."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert list(body) == ["id", "status", "status_url"]
-    assert len(body["id"]) == 32 and body["status_url"] == f"/comparisons/{body['id']}"
-    assert response.headers["Location"] == body["status_url"]
-    return body["id"]
-
-
-def poll(url: str, job_id: str, until=lambda body: body["status"] in FINAL, timeout: float = 240) -> dict:
-    """``GET /comparisons/{id}`` about 5 times a second until ``until(body)``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = http("get", f"{url}/comparisons/{job_id}", timeout=10)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        if until(body):
-            return body
-        assert time.monotonic() < deadline, f"comparison {job_id} stayed {body['status']}"
-        time.sleep(0.2)
 
 
 def without_processing_time(body: dict[str, Any]) -> dict[str, Any]:
@@ -87,17 +47,9 @@ def without_processing_time(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def running(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Two landmark workers; webhooks signed with ``SECRET`` and allowed to
-    call the receiver on loopback over http."""
+    """Two landmark workers; webhooks as ``SIGNED_WEBHOOKS``."""
     server = Server(
-        {
-            "ANALYSIS_WORKERS": "2",
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_ALLOW_HTTP": "1",
-            "WEBHOOK_ALLOW_PRIVATE": "1",
-            "WEBHOOK_BACKOFF_S": "0.2",
-            "WEBHOOK_RETRY_S": "30",
-        },
+        {"ANALYSIS_WORKERS": "2", **SIGNED_WEBHOOKS},
         tmp_path_factory.mktemp("comparisons-server"),
     )
     yield server
@@ -118,7 +70,7 @@ def test_submit_poll_result_equals_compare(running: Server, document: dict[str, 
             stages.add((body["status"], body["progress"]["stage"]))
             return body["status"] in FINAL
 
-        body = poll(running.url, job_id, finished)
+        body = poll_comparison(running.url, job_id, finished)
         assert body["status"] == "succeeded", body
         assert ("running", "analyzing") in stages
         assert body["error"] is None and body["annotated_video"] is None
@@ -175,7 +127,7 @@ def test_errors_before_the_comparison_are_those_of_compare(
     assert_error(refused, 400, "bad_callback_url")
     assert not list(running.upload_dir.iterdir())
     # Too little pose: the job fails with the error POST /compare answers.
-    body = poll(running.url, accepted_comparison(submit_comparison(running.url, empty_room, clip)))
+    body = poll_comparison(running.url, accepted_comparison(submit_comparison(running.url, empty_room, clip)))
     assert body["status"] == "failed" and body["result"] is None
     direct = post_compare(running.url, empty_room, clip)
     assert_error(direct, 422, "insufficient_pose")
@@ -192,7 +144,7 @@ def test_ids_of_one_kind_are_404_to_the_other(running: Server) -> None:
         assert_error(http("get", f"{running.url}/{path}/{job_id}", timeout=10), 404, "not_found")
         assert_error(http("delete", f"{running.url}/{path}/{job_id}", timeout=10), 404, "not_found")
     # A DELETE of the wrong kind touched nothing: both run to the end.
-    assert poll(running.url, comparison)["status"] == "succeeded"
+    assert poll_comparison(running.url, comparison)["status"] == "succeeded"
     found = http("get", f"{running.url}/analyses/{analysis}", timeout=10)
     assert found.status_code == 200 and found.json()["status"] in {"queued", "running", "succeeded"}
     for job_id in ("A" * 32, "short", "../../etc/passwd"):
@@ -214,7 +166,7 @@ def test_idempotency_key(running: Server) -> None:
     assert_error(submit(running.url, clip, headers=key), 409, "idempotency_conflict")
     bad = submit_comparison(running.url, clip, clip, headers={"Idempotency-Key": "x" * 256})
     assert_error(bad, 400, "bad_parameter")
-    assert poll(running.url, first)["status"] == "succeeded"
+    assert poll_comparison(running.url, first)["status"] == "succeeded"
     wait_until(lambda: not any(running.upload_dir.iterdir()), 10, what="no upload left")
 
 
@@ -222,7 +174,7 @@ def test_cancel_while_running_frees_the_workers_and_deletes_the_files(running: S
     wait_until(lambda: len(landmark_workers(running)) == 2, 60, what="two landmark workers")
     clip = video(HIPHOP)
     job_id = accepted_comparison(submit_comparison(running.url, clip, clip))
-    poll(running.url, job_id, lambda body: body["progress"]["frames_done"] > 0, timeout=90)
+    poll_comparison(running.url, job_id, lambda body: body["progress"]["frames_done"] > 0, timeout=90)
     busy = landmark_workers(running)
     assert len(list(running.upload_dir.iterdir())) == 2  # both videos
 
@@ -232,14 +184,14 @@ def test_cancel_while_running_frees_the_workers_and_deletes_the_files(running: S
     assert not list(running.upload_dir.iterdir()), "both uploads are deleted at once"
     wait_until(lambda: not any(is_alive(pid) for pid in busy), 2, what="the job's landmark workers to stop")
     assert time.monotonic() - deleted_at < 2
-    body = poll(running.url, job_id)
+    body = poll_comparison(running.url, job_id)
     assert body["status"] == "canceled" and body["result"] is None
     results = running.upload_dir.parent / "jobs" / "results"
     assert not list(results.glob(f"{job_id}*"))
     # A finished comparison is deleted by DELETE: 404 after, its result gone.
     small = video(ARM_CIRCLES)
     done = accepted_comparison(submit_comparison(running.url, small, small))
-    assert poll(running.url, done)["status"] == "succeeded"
+    assert poll_comparison(running.url, done)["status"] == "succeeded"
     assert list(results.glob(f"{done}*"))
     assert http("delete", f"{running.url}/comparisons/{done}", timeout=10).status_code == 204
     assert_error(http("get", f"{running.url}/comparisons/{done}", timeout=10), 404, "not_found")

@@ -193,6 +193,6 @@ def answers(log_path: Path) -> Counter[tuple[str, str]]:
         except json.JSONDecodeError:
             continue  # MediaPipe's own lines on stderr
         if record.get("logger") == "gunicorn.access":
-            path = re.sub(r"^(/[^/]+/).*", r"\1", record["path"])
+            path = re.sub(r"^(/[^/]+/).*", r"\1", record["path"], flags=re.DOTALL)
             counts[(path, record["status"])] += 1
     return counts

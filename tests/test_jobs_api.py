@@ -5,9 +5,6 @@ concurrent submissions, and kill -9 of the whole server mid-job."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import os
 import signal
 import sqlite3
@@ -18,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.conftest import Server, video
+from tests.job_client import FINAL, SECRET, SIGNED_WEBHOOKS, accepted, poll, submit, verify
 from tests.openapi_check import assert_documented
 from tests.test_api import (
     ARM_CIRCLES,
@@ -39,61 +36,6 @@ from tests.test_api import (
 )
 from tests.webhook_receiver import WebhookReceiver
 
-SECRET = "webhook-test-secret"
-FINAL = {"succeeded", "failed", "canceled"}
-
-
-def submit(
-    url: str,
-    path: Path,
-    *,
-    params: dict[str, str] | None = None,
-    data: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> requests.Response:
-    """POST one file to ``/analyses``."""
-    return http(
-        "post",
-        url + "/analyses",
-        files={"video": (path.name, path.read_bytes(), "application/octet-stream")},
-        params=params,
-        data=data,
-        headers=headers or {},
-        timeout=60,
-    )
-
-
-def accepted(response: requests.Response, status: int = 202) -> str:
-    """The job id of a ``POST /analyses`` answer, its shape checked."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert list(body) == ["id", "status", "status_url"]
-    assert len(body["id"]) == 32 and body["status_url"] == f"/analyses/{body['id']}"
-    assert response.headers["Location"] == body["status_url"]
-    return body["id"]
-
-
-def poll(
-    url: str, job_id: str, until=lambda body: body["status"] in FINAL, timeout: float = 180, **kwargs
-) -> dict:
-    """``GET /analyses/{id}`` about 5 times a second until ``until(body)``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = http("get", f"{url}/analyses/{job_id}", timeout=10, **kwargs)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        if until(body):
-            return body
-        assert time.monotonic() < deadline, f"job {job_id} stayed {body['status']}"
-        time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
-    from server import create_app
-
-    return create_app().test_client().get("/openapi.json").get_json()
-
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -105,17 +47,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def hooks_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Two landmark workers; webhooks signed with ``SECRET`` and allowed to
-    call the receiver on loopback over http, retried quickly."""
+    """Two landmark workers; webhooks as ``SIGNED_WEBHOOKS``."""
     running = Server(
-        {
-            "ANALYSIS_WORKERS": "2",
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_ALLOW_HTTP": "1",
-            "WEBHOOK_ALLOW_PRIVATE": "1",
-            "WEBHOOK_BACKOFF_S": "0.2",
-            "WEBHOOK_RETRY_S": "30",
-        },
+        {"ANALYSIS_WORKERS": "2", **SIGNED_WEBHOOKS},
         tmp_path_factory.mktemp("hooks-server"),
     )
     yield running
@@ -244,16 +178,6 @@ def test_cancel_while_running_frees_the_workers_and_deletes_the_files(
 
 
 # ---------------------------------------------------------------- webhooks
-
-
-def verify(received) -> dict:
-    """What a receiver does (README's snippet): check the signature, then parse."""
-    timestamp = received.headers["X-Dancepose-Timestamp"]
-    signed = timestamp.encode() + b"." + received.body
-    expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(expected, received.headers["X-Dancepose-Signature"])
-    assert abs(time.time() - int(timestamp)) < 300
-    return json.loads(received.body)
 
 
 def test_webhook_signed_and_retried_after_500(hooks_server: Server, clips: Path) -> None:

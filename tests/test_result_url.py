@@ -15,12 +15,10 @@ from urllib.parse import urljoin
 import pytest
 
 from tests.conftest import Server, video
+from tests.job_client import accepted, poll, submit
 from tests.moto_aws import create_resources, moto_server
 from tests.openapi_check import assert_documented
 from tests.test_api import ARM_CIRCLES, assert_error, http
-from tests.test_jobs_api import accepted, document, poll, submit
-
-__all__ = ["document"]  # a fixture
 
 #: RESULT_INLINE_MAX_BYTES of the second server: the clip's result with frames is far larger.
 SMALL_LIMIT = 1000
