@@ -3,7 +3,7 @@ the contract's model (``api.schemas.AnalyzeOptions``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +30,7 @@ def parse_fields(
     *sources: Mapping[str, str],
     model: type[Options] = AnalyzeOptions,
     files: Mapping[str, object] | None = None,
+    check: Callable[[Options], object] | None = None,
 ) -> Options:
     """Validate the request's fields with ``model``: query parameters and
     form fields (``request.args``, ``request.form``), first to last by
@@ -47,8 +48,14 @@ def parse_fields(
     file name), which the form fields do not show and so was ignored
     whatever it held (``make fuzz`` sent a ``progress_id`` so).
 
+    ``check`` is run on each source's options too, for the rules no schema
+    states (the registered pose names): ``make fuzz`` sent a form field
+    ``poses=false`` under a query parameter of registered names, and it
+    was never read.
+
     Raises:
         ApiError: 400 ``bad_parameter`` naming each invalid field.
+        Exception: what ``check`` raises.
     """
     repeated = [
         name
@@ -68,7 +75,9 @@ def parse_fields(
     merged: dict[str, str] = {}
     try:
         for fields in reversed(given):
-            model.model_validate(fields)
+            options = model.model_validate(fields)
+            if check is not None:
+                check(options)
             merged.update(fields)
         return model.model_validate(merged)
     except ValidationError as exc:

@@ -126,7 +126,7 @@ class RequestOptions(BaseModel):
 class AnalyzeOptions(RequestOptions):
     """Options of ``POST /analyze``, as query parameters or as form fields
     next to the file (a query parameter wins over a form field of the same
-    name). An empty value means the default."""
+    name, and both are checked). An empty value means the default."""
 
     poses: str | None = Field(
         default=None,

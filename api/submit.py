@@ -32,7 +32,7 @@ from api.params import parse_fields, wants_frames
 from api.progress import Progress
 from api.schemas import VIDEO_KEY_PATTERN, AnalyzeOptions
 from api.uploads import check_upload, saved_upload
-from jobs.analysis import analysis_options
+from jobs.analysis import selected_poses
 from jobs.aws.s3 import S3ObjectStore
 from jobs.records import WORKER_LOST, Job, JobSpec, JobStatus
 from jobs.service import JobService
@@ -101,9 +101,8 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
     if upload is None:
         raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
     config: Config = current_app.config["DANCEPOSE"]
-    fields = parse_fields(request.args, request.form, files=request.files)
+    fields = parse_fields(request.args, request.form, files=request.files, check=_check_poses)
     spec = job_spec(fields, config, upload.filename or "")
-    analysis_options(spec)  # an unknown pose or a bad definition fails now
     with saved_upload(upload, config.upload_dir) as path:
         check_upload(path, config.video_limits)
         return jobs().submit(
@@ -147,10 +146,10 @@ def submit_stored(
                 413, "request_entity_too_large", f"the upload is larger than {config.max_upload_mb} MB"
             )
         fields = parse_fields(
-            {name: _form_value(value) for name, value in values.items() if value is not None}
+            {name: _form_value(value) for name, value in values.items() if value is not None},
+            check=_check_poses,
         )
         spec = job_spec(fields, config, "upload")
-        analysis_options(spec)
         with tempfile.NamedTemporaryFile(prefix="dancepose-head-", dir=config.upload_dir) as head:
             head.write(store.head_bytes(key, SNIFF_BYTES))
             head.flush()
@@ -161,6 +160,12 @@ def submit_stored(
     except BaseException:
         store.delete(key)
         raise
+
+
+def _check_poses(options: AnalyzeOptions) -> None:
+    """Refuse an unknown pose or a bad definition now, in whichever source
+    it was sent (``parse_fields``' ``check``)."""
+    selected_poses(options.poses)
 
 
 def _form_value(value: Any) -> str:

@@ -12,11 +12,24 @@ from pathlib import Path
 
 from analyzer import AnalysisOptions, AnalysisResult, LandmarkPool, analyze_video
 from analyzer.errors import AnalysisCanceledError
-from analyzer.poses import get_detectors
+from analyzer.poses import Detector, get_detectors
 from analyzer.poses.definitions import parse_selection
 from analyzer.video import VideoLimits, frames_to_analyze, sniff
 from jobs.records import JobSpec
 from jobs.work import JobCanceled, Output, Run, json_body
+
+
+def selected_poses(poses: str | None) -> tuple[tuple[str, ...] | None, tuple[Detector, ...]]:
+    """The pose names and the request's own detectors of a ``poses`` field
+    (``analyzer.poses.definitions.parse_selection``), every name checked.
+
+    Raises:
+        PoseDefinitionError: the JSON of ``poses`` is not valid.
+        UnknownPoseError: a name is neither available nor defined in ``poses``.
+    """
+    names, custom = parse_selection(poses, "poses")
+    get_detectors(names, extra=custom)
+    return names, custom
 
 
 def analysis_options(spec: JobSpec) -> AnalysisOptions:
@@ -28,8 +41,7 @@ def analysis_options(spec: JobSpec) -> AnalysisOptions:
         UnknownPoseError: a name is neither available nor defined in ``poses``.
     """
     defaults = AnalysisOptions()
-    names, custom = parse_selection(spec.poses, "poses")
-    get_detectors(names, extra=custom)  # an unknown name fails now
+    names, custom = selected_poses(spec.poses)
     return AnalysisOptions(
         poses=names,
         custom_poses=custom,

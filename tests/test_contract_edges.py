@@ -194,6 +194,24 @@ def test_an_option_given_twice_is_refused(server: Server, path: str) -> None:
     assert not list(server.upload_dir.iterdir())
 
 
+@pytest.mark.parametrize("path", ["/analyze", "/analyses"])
+def test_a_bad_pose_is_refused_under_a_valid_query_parameter(server: Server, path: str) -> None:
+    """Found by ``make fuzz`` on ``POST /analyze``: a form field
+    ``poses=false`` under a query parameter of registered names got a 200,
+    since only the query's value was ever read. Every source's ``poses``
+    is now checked as the one that counts is."""
+    for poses, code in (("false", "unknown_pose"), ('{"name": "x"}', "invalid_pose_definition")):
+        response = http(
+            "post",
+            server.url + path,
+            files=_video_fields(path),
+            params={"poses": "t_pose"},
+            data={"poses": poses},
+        )
+        assert_error(response, 400, code)
+    assert not list(server.upload_dir.iterdir())
+
+
 @pytest.mark.parametrize("path", ["/analyze", "/compare"])
 def test_an_option_sent_as_a_file_part_is_refused(server: Server, path: str) -> None:
     """Found by ``make fuzz`` on ``POST /analyze``: a form part with a file
