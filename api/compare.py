@@ -66,7 +66,8 @@ def submit_comparison(
         The job and whether it is new (``False``: ``idempotency_key`` named it).
 
     Raises:
-        ApiError: 400 ``missing_file`` naming the field, or ``bad_parameter``.
+        ApiError: 400 ``missing_file`` naming the field, or ``bad_parameter``
+            (also for a video sent twice).
         NotAVideoError, VideoTooLargeError: (``check_now``) the message names the video.
         IdempotencyConflict: the key names a job with other options.
     """
@@ -76,6 +77,8 @@ def submit_comparison(
             raise ApiError(
                 400, "missing_file", f"send the {role} video as multipart/form-data field '{role}'"
             )
+        if len(request.files.getlist(role)) > 1:
+            raise ApiError(400, "bad_parameter", f"{role}: send one {role} video")
     config: Config = current_app.config["DANCEPOSE"]
     fields = parse_fields(request.args, request.form, model=options, files=request.files)
     spec = comparison_spec(fields, config, {role: upload.filename or "" for role, upload in uploads.items()})

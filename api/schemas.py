@@ -180,16 +180,16 @@ VIDEO_MEDIA_TYPE = "video/*"
 
 def _video_required(schema: dict[str, Any]) -> None:
     """JSON schema of ``AnalyzeForm``: as ``_options``, and the file is
-    required under one of its two names, as video content."""
+    required under exactly one of its two names, as video content."""
     _options(schema)
-    schema["anyOf"] = [{"required": ["video"]}, {"required": ["file"]}]
+    schema["oneOf"] = [{"required": ["video"]}, {"required": ["file"]}]
     for name in ("video", "file"):
         schema["properties"][name]["contentMediaType"] = VIDEO_MEDIA_TYPE
 
 
 class AnalyzeForm(AnalyzeOptions):
     """The ``multipart/form-data`` body of ``POST /analyze``: the video
-    (field ``video``, or ``file``: one of them is required) and, optionally,
+    (field ``video``, or ``file``: one of them, not both) and, optionally,
     the options as fields."""
 
     model_config = ConfigDict(json_schema_extra=_video_required)
@@ -197,10 +197,10 @@ class AnalyzeForm(AnalyzeOptions):
     video: BaseFile | None = Field(
         default=None,
         description="The video file (MP4, MOV, AVI, MKV, WebM), judged by its content. Required, "
-        "here or as `file`; without it: 400 `missing_file`.",
+        "here or as `file`; without it: 400 `missing_file`; in both: 400 `bad_parameter`.",
     )
     file: BaseFile | None = Field(
-        default=None, description="Another name for `video` (one of the two is required)."
+        default=None, description="Another name for `video` (one of the two is required, not both)."
     )
 
 

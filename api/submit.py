@@ -91,15 +91,19 @@ def submit_upload(*, idempotency_key: str | None = None, callback_url: str | Non
         The job and whether it is new (``False``: ``idempotency_key`` named it).
 
     Raises:
-        ApiError: 400 ``missing_file`` or ``bad_parameter``.
+        ApiError: 400 ``missing_file``, or ``bad_parameter`` (also for two
+            videos: in ``video`` and ``file``, or twice in one).
         UnknownPoseError, PoseDefinitionError: a bad ``poses`` field (400).
         NotAVideoError: the content is not a video (415).
         VideoTooLargeError: the container declares a video past the limits (413).
         IdempotencyConflict: the key names a job with other options.
     """
-    upload = request.files.get("video") or request.files.get("file")
-    if upload is None:
+    uploads = [request.files[name] for name in ("video", "file") if name in request.files]
+    if not uploads:
         raise ApiError(400, "missing_file", "send the video as multipart/form-data field 'video'")
+    if len(uploads) > 1 or len(request.files.getlist(uploads[0].name)) > 1:
+        raise ApiError(400, "bad_parameter", "video: send one video, as field 'video' or 'file'")
+    upload = uploads[0]
     config: Config = current_app.config["DANCEPOSE"]
     fields = parse_fields(request.args, request.form, files=request.files, check=_check_poses)
     spec = job_spec(fields, config, upload.filename or "")
