@@ -22,18 +22,7 @@ from jobs.backends import Backends, new_job_record
 from jobs.records import WORKER_LOST, ComparisonSpec, JobKind, JobSpec, JobStatus, Outcome, new_job_id
 from jobs.settings import JobSettings
 from jobs.worker import JobWorker
-from tests.job_store_contract import (  # noqa: F401 (the shared tests, run on this backend)
-    TTL_S,
-    make,
-    test_a_comparison_is_stored_and_read_as_one,
-    test_create_and_get,
-    test_finish_happens_once,
-    test_idempotency_key_is_freed_when_its_job_is_deleted,
-    test_idempotency_same_options_gives_the_first_job,
-    test_listing_is_per_owner_newest_first_and_paginated,
-    test_one_idempotency_key_names_one_kind,
-    test_progress_and_cancel,
-)
+from tests.job_store_contract import TTL_S, JobStoreContract, make
 from tests.moto_aws import AwsResources, create_resources, moto_server
 
 MAX_ATTEMPTS = 2
@@ -63,6 +52,10 @@ def backends(aws: AwsResources) -> Backends:
 def store(backends: Backends) -> DynamoDBJobStore:
     assert isinstance(backends.store, DynamoDBJobStore)
     return backends.store
+
+
+class TestJobStoreContract(JobStoreContract):
+    """The shared ``JobStore`` tests, on DynamoDB on moto."""
 
 
 @pytest.fixture

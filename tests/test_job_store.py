@@ -18,18 +18,7 @@ from jobs.records import JOB_ID_PATTERN, ComparisonSpec, JobKind, JobSpec, JobSt
 from jobs.service import JobService
 from jobs.settings import JobSettings
 from jobs.sqlite import SCHEMA, SQLiteDatabase, SQLiteJobQueue, SQLiteJobStore
-from tests.job_store_contract import (  # noqa: F401 (the shared tests, run on this backend)
-    TTL_S,
-    make,
-    test_a_comparison_is_stored_and_read_as_one,
-    test_create_and_get,
-    test_finish_happens_once,
-    test_idempotency_key_is_freed_when_its_job_is_deleted,
-    test_idempotency_same_options_gives_the_first_job,
-    test_listing_is_per_owner_newest_first_and_paginated,
-    test_one_idempotency_key_names_one_kind,
-    test_progress_and_cancel,
-)
+from tests.job_store_contract import TTL_S, JobStoreContract, make
 
 
 @pytest.fixture
@@ -40,6 +29,10 @@ def database(tmp_path: Path) -> SQLiteDatabase:
 @pytest.fixture
 def store(database: SQLiteDatabase) -> SQLiteJobStore:
     return SQLiteJobStore(database)
+
+
+class TestJobStoreContract(JobStoreContract):
+    """The shared ``JobStore`` tests, on SQLite."""
 
 
 @pytest.fixture
